@@ -1,0 +1,53 @@
+"""The immutable content index: code systems, value sets, naming systems, profiles and rules."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from ..terminology.codesystem import CodeSystemIndex
+
+Resource = Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class ContentIndex:
+    """Everything loaded at start, keyed for the engines; never changed afterwards."""
+
+    code_systems: Mapping[str, tuple[CodeSystemIndex, ...]]  # url -> versions, newest first
+    value_sets: Mapping[str, tuple[Resource, ...]]  # url -> versions, newest first
+    aliases: Mapping[str, str]  # alias system URI -> canonical URI (from NamingSystems)
+    resources: Mapping[str, tuple[Resource, ...]]  # resourceType -> every resource loaded
+    rules: tuple[Resource, ...]  # guidance rule sets (*.rules.json)
+    sources: tuple[str, ...]  # the folders and files loaded, in order
+    replaced: tuple[str, ...] = ()  # fragments set aside because a complete release was loaded
+
+    def code_system(self, url: str, version: str | None = None) -> CodeSystemIndex | None:
+        """The code system at `url` (a given version, or the newest)."""
+        return _pick(self.code_systems.get(url, ()), version, lambda cs: cs.version)
+
+    def value_set(self, url: str, version: str | None = None) -> Resource | None:
+        """The value set at `url` (a given version, or the newest)."""
+        return _pick(self.value_sets.get(url, ()), version, lambda vs: vs.get("version"))
+
+    def canonical_system(self, url: str) -> str:
+        """The canonical URI for a system URI that may be an alias."""
+        return self.aliases.get(url, url)
+
+    def counts(self) -> dict[str, int]:
+        """How many of each resource type are loaded (for /readyz and the CLI)."""
+        counts = {kind: len(items) for kind, items in sorted(self.resources.items())}
+        counts["rules"] = sum(len(rule_set.get("rules", ())) for rule_set in self.rules)
+        return counts
+
+
+def _pick(items: tuple[Any, ...], version: str | None, version_of: Any) -> Any:
+    if not items:
+        return None
+    if version is None:
+        return items[0]
+    for item in items:
+        if version_of(item) == version:
+            return item
+    return None

@@ -1,0 +1,147 @@
+"""Load content folders into the immutable ContentIndex, once, at start.
+
+A broken file stops the load with a ContentError naming the file and the problem, so a
+server never starts on half its content.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any
+
+import orjson
+from pydantic import ValidationError
+
+from ..fhir.models import model_class
+from ..terminology.codesystem import FRAGMENT_CONTENT, CodeSystemIndex, index_code_system
+from .index import ContentIndex
+from .paths import shipped_content
+
+RULES_SUFFIX = ".rules.json"
+
+
+class ContentError(Exception):
+    """A content file that cannot be loaded: names the file and what is wrong with it."""
+
+    def __init__(self, path: Path | str, problem: str) -> None:
+        super().__init__(f"{path}: {problem}")
+        self.path = str(path)
+        self.problem = problem
+
+
+def load_content(folders: Iterable[Path | str] | None = None, *, include_shipped: bool = True) -> ContentIndex:
+    """Build the index from the shipped content plus `folders` (later folders may add releases)."""
+    paths = [*(shipped_content() if include_shipped else []), *(Path(f) for f in folders or ())]
+    resources: list[tuple[Path, dict[str, Any]]] = []
+    rules: list[dict[str, Any]] = []
+    for folder in paths:
+        for file in _content_files(folder):
+            data = _read_json(file)
+            if file.name.endswith(RULES_SUFFIX):
+                rules.append(_check_rules(file, data))
+            else:
+                resources.append((file, _check_resource(file, data)))
+    return _build(resources, rules, [str(p) for p in paths])
+
+
+def _content_files(folder: Path) -> list[Path]:
+    if not folder.exists():
+        raise ContentError(folder, "content folder does not exist")
+    if folder.is_file():
+        return [folder]
+    return sorted(p for p in folder.rglob("*.json") if p.is_file() and not p.name.startswith("."))
+
+
+def _read_json(file: Path) -> Any:
+    try:
+        return orjson.loads(file.read_bytes())
+    except OSError as exc:
+        raise ContentError(file, f"cannot be read ({exc.strerror or exc})") from None
+    except orjson.JSONDecodeError as exc:
+        raise ContentError(file, f"is not valid JSON ({exc})") from None
+
+
+def _check_resource(file: Path, data: Any) -> dict[str, Any]:
+    if not isinstance(data, dict) or not isinstance(data.get("resourceType"), str):
+        raise ContentError(file, "is not a FHIR resource (no resourceType)")
+    kind = data["resourceType"]
+    cls = model_class(kind)
+    if cls is None:
+        raise ContentError(file, f"unknown resourceType {kind!r}")
+    try:
+        cls.model_validate(data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(part) for part in first["loc"])
+        raise ContentError(file, f"invalid {kind}: {where}: {first['msg']}") from None
+    if kind in ("CodeSystem", "ValueSet", "StructureDefinition") and not data.get("url"):
+        raise ContentError(file, f"{kind} has no url")
+    return data
+
+
+def _check_rules(file: Path, data: Any) -> dict[str, Any]:
+    if not isinstance(data, dict) or not isinstance(data.get("rules"), list):
+        raise ContentError(file, "a rules file must be an object with a 'rules' list")
+    for n, rule in enumerate(data["rules"]):
+        if not isinstance(rule, dict) or not rule.get("id"):
+            raise ContentError(file, f"rules[{n}] has no id")
+    return data
+
+
+def _build(resources: list[tuple[Path, dict[str, Any]]], rules: list[dict[str, Any]], sources: list[str]) -> ContentIndex:
+    by_type: dict[str, list[dict[str, Any]]] = {}
+    systems: dict[str, list[CodeSystemIndex]] = {}
+    value_sets: dict[str, list[dict[str, Any]]] = {}
+    aliases: dict[str, str] = {}
+    for file, data in resources:
+        kind = data["resourceType"]
+        by_type.setdefault(kind, []).append(data)
+        if kind == "CodeSystem":
+            systems.setdefault(data["url"], []).append(index_code_system(data))
+        elif kind == "ValueSet":
+            value_sets.setdefault(data["url"], []).append(data)
+        elif kind == "NamingSystem":
+            _add_aliases(file, data, aliases)
+    replaced: list[str] = []
+    for url, versions in systems.items():
+        complete = [cs for cs in versions if not cs.is_fragment]
+        if complete and len(complete) < len(versions):
+            replaced += [f"{url}|{cs.version}" for cs in versions if cs.is_fragment]
+            systems[url] = complete
+            by_type["CodeSystem"] = [
+                r for r in by_type["CodeSystem"] if r["url"] != url or r.get("content") not in FRAGMENT_CONTENT
+            ]
+    return ContentIndex(
+        code_systems=_frozen({url: _newest_first(v, lambda cs: cs.version) for url, v in systems.items()}),
+        value_sets=_frozen({url: _newest_first(v, lambda vs: vs.get("version")) for url, v in value_sets.items()}),
+        aliases=MappingProxyType(aliases),
+        resources=_frozen({kind: tuple(items) for kind, items in by_type.items()}),
+        rules=tuple(MappingProxyType(r) for r in rules),
+        sources=tuple(sources),
+        replaced=tuple(replaced),
+    )
+
+
+def _add_aliases(file: Path, data: Mapping[str, Any], aliases: dict[str, str]) -> None:
+    uris = [u for u in data.get("uniqueId", []) if u.get("type") == "uri"]
+    preferred = [u["value"] for u in uris if u.get("preferred")]
+    if len(preferred) != 1:
+        raise ContentError(file, "a NamingSystem needs exactly one preferred uri uniqueId (the canonical URI)")
+    for uid in uris:
+        if not uid.get("preferred"):
+            aliases[uid["value"]] = preferred[0]
+
+
+def _version_key(version: str | None) -> tuple[Any, ...]:
+    parts = (version or "").replace("-", ".").split(".")
+    return tuple((0, int(p), "") if p.isdigit() else (1, 0, p) for p in parts)
+
+
+def _newest_first(items: list[Any], version_of: Any) -> tuple[Any, ...]:
+    return tuple(sorted(items, key=lambda item: _version_key(version_of(item)), reverse=True))
+
+
+def _frozen(mapping: dict[str, Any]) -> Mapping[str, Any]:
+    return MappingProxyType({key: tuple(value) for key, value in mapping.items()})

@@ -1,0 +1,238 @@
+"""ValueSet compose semantics: is a code in a value set, and which codes does it hold.
+
+Membership is decided per include without expanding (a full release has 12,000 codes);
+a code absent from a fragment is UNKNOWN rather than OUT, since another fragment may hold it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Any
+
+from . import messages
+from .codesystem import CodeSystemIndex, Concept
+from .filters import FilterError, concept_matches, structural_match
+from .results import ExpansionItem, Issue
+from .sources import SourceChain, split_canonical
+
+Resource = Mapping[str, Any]
+
+
+class Membership(Enum):
+    IN = "in"
+    OUT = "out"
+    UNKNOWN = "unknown"  # the code is absent from a fragment: cannot be confirmed either way
+
+
+class ComposeError(Exception):
+    """A value set that cannot be evaluated (unknown import, circular import, bad filter)."""
+
+    def __init__(self, issue: Issue) -> None:
+        super().__init__(issue.text)
+        self.issue = issue
+
+
+@dataclass
+class Compose:
+    """Evaluates compose definitions against a source chain, guarding against import cycles."""
+
+    sources: SourceChain
+    unknown_systems: set[str] = field(default_factory=set)
+    used_systems: dict[str, CodeSystemIndex] = field(default_factory=dict)
+    max_items: int = 100_000
+    _stack: list[str] = field(default_factory=list)
+
+    # -- membership -------------------------------------------------------------------
+
+    def member(self, vs: Resource, system: str, code: str, version: str | None = None) -> Membership:
+        """Whether (system, code) is in the value set `vs`."""
+        with self._entering(vs):
+            compose = vs.get("compose") or {}
+            found = _any(self._include_member(inc, system, code, version) for inc in compose.get("include", []))
+            if found is Membership.OUT:
+                return found
+            for exc in compose.get("exclude", []):
+                if self._include_member(exc, system, code, version) is Membership.IN:
+                    return Membership.OUT
+            if found is Membership.IN and compose.get("inactive") is False:
+                cs = self._code_system(system, version, None)
+                concept = cs.get(code) if cs else None
+                if concept is not None and concept.inactive:
+                    return Membership.OUT
+            return found
+
+    def _include_member(self, inc: Resource, system: str, code: str, version: str | None) -> Membership:
+        result = Membership.IN
+        if inc.get("system"):
+            if inc["system"] != system:
+                return Membership.OUT
+            result = self._system_member(inc, system, code, version)
+        for ref in inc.get("valueSet", []):
+            if result is Membership.OUT:
+                break
+            result = _all((result, self.member(self.value_set(ref), system, code, version)))
+        return result
+
+    def _system_member(self, inc: Resource, system: str, code: str, version: str | None) -> Membership:
+        cs = self._code_system(system, inc.get("version") or version, inc.get("version"))
+        listed = inc.get("concept")
+        if listed is not None:
+            codes = {c.get("code") for c in listed}
+            if cs is not None and not cs.case_sensitive:
+                codes = {c.casefold() for c in codes if c} | codes
+            if code not in codes and (cs is None or cs.case_sensitive or code.casefold() not in codes):
+                return Membership.OUT
+        if cs is None:
+            return Membership.IN if listed is not None else Membership.UNKNOWN
+        concept = cs.get(code)
+        if concept is None:
+            if not cs.is_fragment:
+                return Membership.OUT
+            return _all(_structural(system, code, f) for f in inc.get("filter", []))
+        return Membership.IN if self._passes(cs, concept, inc.get("filter", [])) else Membership.OUT
+
+    def _passes(self, cs: CodeSystemIndex, concept: Concept, filters: Iterable[Resource]) -> bool:
+        try:
+            return all(concept_matches(cs, concept, f) for f in filters)
+        except FilterError as exc:
+            raise ComposeError(messages.bad_filter(str(exc))) from None
+
+    # -- expansion --------------------------------------------------------------------
+
+    def expand(self, vs: Resource) -> list[ExpansionItem]:
+        """Every code of the value set, in definition order, without duplicates."""
+        with self._entering(vs):
+            compose = vs.get("compose") or {}
+            items: dict[tuple[str, str], ExpansionItem] = {}
+            for inc in compose.get("include", []):
+                for item in self._include_items(inc):
+                    items.setdefault((item.system, item.code), item)
+                    if len(items) > self.max_items:
+                        raise ComposeError(messages.too_costly(vs.get("url"), self.max_items))
+            for exc in compose.get("exclude", []):
+                for item in self._include_items(exc):
+                    items.pop((item.system, item.code), None)
+            if compose.get("inactive") is False:
+                return [i for i in items.values() if not i.inactive]
+            return list(items.values())
+
+    def _include_items(self, inc: Resource) -> list[ExpansionItem]:
+        imported = [self.expand(self.value_set(ref)) for ref in inc.get("valueSet", [])]
+        if inc.get("system"):
+            items = self._system_items(inc)
+        elif imported:
+            items = imported.pop(0)
+        else:
+            return []
+        for other in imported:
+            keys = {(i.system, i.code) for i in other}
+            items = [i for i in items if (i.system, i.code) in keys]
+        return items
+
+    def _system_items(self, inc: Resource) -> list[ExpansionItem]:
+        system = inc["system"]
+        cs = self._code_system(system, inc.get("version"), inc.get("version"))
+        if cs is None:
+            raise ComposeError(messages.unknown_system_for_expansion(system, inc.get("version")))
+        if "concept" in inc:
+            out = []
+            for ref in inc["concept"]:
+                concept = cs.get(ref.get("code", ""))
+                if concept is None and not cs.is_fragment:
+                    continue
+                out.append(_item(cs, concept, ref))
+            return out
+        filters = inc.get("filter", [])
+        candidates = self._candidates(cs, filters)
+        return [_item(cs, c) for c in candidates if self._passes(cs, c, filters)]
+
+    def _candidates(self, cs: CodeSystemIndex, filters: list[Resource]) -> Iterable[Concept]:
+        """Narrow a hierarchy filter to the subtree it names instead of walking the whole system."""
+        for f in filters:
+            if f.get("op") in ("is-a", "descendent-of") and f.get("property") in ("concept", "code"):
+                root = cs.get(str(f.get("value", "")))
+                if root is None:
+                    return []
+                below = [cs.concepts[c] for c in cs.descendants(root.code)]
+                return [root, *below] if f["op"] == "is-a" else below
+        return cs.walk()
+
+    # -- shared -----------------------------------------------------------------------
+
+    def value_set(self, reference: str) -> Resource:
+        """Resolve a `valueSet` import (`url` or `url|version`)."""
+        url, version = split_canonical(reference)
+        vs = self.sources.value_set(url, version)
+        if vs is None:
+            raise ComposeError(messages.unknown_value_set(reference))
+        return vs
+
+    def _code_system(self, system: str, version: str | None, pinned: str | None) -> CodeSystemIndex | None:
+        cs = self.sources.code_system(system, version)
+        if cs is None and version and not pinned:
+            cs = self.sources.code_system(system)
+        if cs is None:
+            self.unknown_systems.add(f"{system}|{version}" if version else system)
+        else:
+            self.used_systems.setdefault(f"{cs.url}|{cs.version}" if cs.version else cs.url, cs)
+        return cs
+
+    def _entering(self, vs: Resource) -> _Guard:
+        return _Guard(self._stack, vs.get("url") or f"#{id(vs)}")
+
+
+class _Guard:
+    """Pushes a value set URL for the duration of its evaluation; a repeat is a circular import."""
+
+    def __init__(self, stack: list[str], url: str) -> None:
+        self.stack, self.url = stack, url
+
+    def __enter__(self) -> None:
+        if self.url in self.stack:
+            raise ComposeError(messages.circular_import([*self.stack, self.url]))
+        self.stack.append(self.url)
+
+    def __exit__(self, *exc: object) -> None:
+        self.stack.pop()
+
+
+def _item(cs: CodeSystemIndex, concept: Concept | None, ref: Resource | None = None) -> ExpansionItem:
+    ref = ref or {}
+    code = concept.code if concept else ref.get("code", "")
+    return ExpansionItem(
+        system=cs.url,
+        code=code,
+        display=ref.get("display") or (concept.display if concept else None),
+        version=cs.version,
+        abstract=bool(concept and concept.not_selectable),
+        inactive=bool(concept and concept.inactive),
+        designations=tuple(ref.get("designation") or (concept.designations if concept else ())),
+        properties=concept.properties if concept else (),
+    )
+
+
+def _structural(system: str, code: str, flt: Resource) -> Membership:
+    """A code absent from a fragment is OUT only when its shape rules it out of a hierarchy filter."""
+    return Membership.OUT if structural_match(system, code, flt) is False else Membership.UNKNOWN
+
+
+def _any(results: Iterable[Membership]) -> Membership:
+    best = Membership.OUT
+    for result in results:
+        if result is Membership.IN:
+            return result
+        if result is Membership.UNKNOWN:
+            best = result
+    return best
+
+
+def _all(results: Iterable[Membership]) -> Membership:
+    worst = Membership.IN
+    for result in results:
+        if result is Membership.OUT:
+            return result
+        if result is Membership.UNKNOWN:
+            worst = result
+    return worst

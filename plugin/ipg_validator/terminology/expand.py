@@ -1,0 +1,45 @@
+"""$expand: the codes of a value set, filtered by text and paged."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from . import messages
+from .compose import Compose
+from .results import Expansion, ExpansionItem
+from .sources import SourceChain
+
+DEFAULT_MAX_ITEMS = 10_000
+
+
+def expand(
+    sources: SourceChain,
+    vs: Mapping[str, Any],
+    *,
+    text: str | None = None,
+    offset: int = 0,
+    count: int | None = None,
+    active_only: bool = False,
+    max_items: int = DEFAULT_MAX_ITEMS,
+) -> Expansion:
+    """Expand `vs`; raises ComposeError when it cannot be evaluated or exceeds `max_items`."""
+    compose = Compose(sources, max_items=max_items)
+    items = compose.expand(vs)
+    if active_only:
+        items = [i for i in items if not i.inactive]
+    if text:
+        items = [i for i in items if matches_text(i, text)]
+    page = items[offset: offset + count if count is not None else None]
+    used = list(compose.used_systems)
+    notes = [messages.fragment_expansion(cs) for cs in compose.used_systems.values() if cs.is_fragment]
+    return Expansion(items=page, total=len(items), offset=offset, used_code_systems=used, issues=notes)
+
+
+def matches_text(item: ExpansionItem, text: str) -> bool:
+    """Every word of `text` starts a word of the display, or the text starts the code."""
+    needle = text.casefold().strip()
+    if item.code.casefold().startswith(needle):
+        return True
+    words = (item.display or "").casefold().replace(":", " ").replace(",", " ").split()
+    return all(any(w.startswith(part) for w in words) for part in needle.split())

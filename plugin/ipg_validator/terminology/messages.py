@@ -1,0 +1,122 @@
+"""Every terminology finding, worded once: what the code is, what is wrong, what to send.
+
+Generic texts follow tx.fhir.org's wording so FHIR clients recognise them; the NHS texts add
+the title and the fix a clinical coder needs.
+"""
+
+from __future__ import annotations
+
+from .codesystem import CodeSystemIndex, Concept
+from .formats import CodeFormat, Normalised
+from .results import ERROR, INFORMATION, WARNING, Issue
+
+
+def _name(code: str, display: str | None) -> str:
+    return f"{code} {display}" if display else code
+
+
+def unknown_system(system: str, version: str | None, where: str, known_versions: list[str]) -> Issue:
+    if version and known_versions:
+        text = (f"A definition for CodeSystem '{system}' version '{version}' could not be found, so the code cannot "
+                f"be validated. Valid versions: {', '.join(sorted(known_versions))}")
+        return Issue(ERROR, "not-found", "not-found", text, (where,), "UNKNOWN_CODESYSTEM_VERSION")
+    text = f"A definition for CodeSystem '{system}' could not be found, so the code cannot be validated"
+    return Issue(ERROR, "not-found", "not-found", text, (where,), "UNKNOWN_CODESYSTEM")
+
+
+def unknown_system_for_expansion(system: str, version: str | None) -> Issue:
+    label = f"'{system}' version '{version}'" if version else f"'{system}'"
+    return Issue(ERROR, "not-found", "not-found", f"A definition for CodeSystem {label} could not be found, so the value set cannot be expanded", (), "UNKNOWN_CODESYSTEM_EXP")
+
+
+def no_system(where: str, looks_like: str | None) -> Issue:
+    text = "Coding has no system. A code with no system has no defined meaning, and it cannot be validated. A system should be provided"
+    if looks_like:
+        text += f" (the code looks like {looks_like}, but OPCS-4 and ICD-10 codes collide, so the system is never guessed)"
+    return Issue(ERROR, "invalid", "invalid-data", text, (where,), "Coding_has_no_system__cannot_validate")
+
+
+def alias_system(alias: str, canonical: str, where: str) -> Issue:
+    text = f"The system URI '{alias}' is an alias; send the canonical URI '{canonical}'"
+    return Issue(WARNING, "code-invalid", "code-rule", text, (where,), "SYSTEM_ALIAS")
+
+
+def nhs_format(fmt: CodeFormat, n: Normalised, concept: Concept | None, where: str) -> Issue:
+    text = (f"The {fmt.name} code '{n.original}' is not in FHIR format ({'; '.join(n.changes)}): "
+            f"read as {_name(n.code, concept.display if concept else None)}; send '{n.code}'")
+    return Issue(WARNING, "code-invalid", "code-rule", text, (where,), "NHS_CODE_FORMAT")
+
+
+def malformed(fmt: CodeFormat, n: Normalised, where: str, other: str | None) -> Issue:
+    text = f"'{n.original}' is not a well-formed {fmt.name} code (expected a code like {fmt.example})"
+    if fmt.recorded_length == 4 and len(n.code) == 5 and n.code[:4].isalnum():
+        text += f"; a local 5th character must be stripped before submission: send '{n.code[:3]}.{n.code[3]}'"
+    if other:
+        text += f"; it looks like {other}: check the system"
+    return Issue(ERROR, "code-invalid", "invalid-code", text, (where,), "MALFORMED_CODE")
+
+
+def category(fmt: CodeFormat, cs: CodeSystemIndex, concept: Concept | None, code: str, where: str) -> Issue:
+    examples = [cs.concepts[c] for c in (concept.children if concept else ())][:3]
+    text = f"{fmt.name} {_name(code, concept.display if concept else None)} is a category and cannot be recorded; send one of its subcodes"
+    if examples:
+        text += ", e.g. " + ", ".join(_name(c.code, c.display) for c in examples)
+    return Issue(ERROR, "code-invalid", "invalid-code", text, (where,), "CATEGORY_NOT_RECORDABLE")
+
+
+def unknown_code(cs: CodeSystemIndex, code: str, where: str) -> Issue:
+    version = f" version '{cs.version}'" if cs.version else ""
+    if cs.is_fragment:
+        text = (f"Unknown Code '{code}' in the CodeSystem '{cs.url}'{version} - note that the code system is labeled as a fragment, "
+                f"so the code may be valid in some other fragment")
+        return Issue(WARNING, "code-invalid", "invalid-code", text, (where,), "UNKNOWN_CODE_IN_FRAGMENT")
+    text = f"Unknown code '{code}' in the CodeSystem '{cs.url}'{version}"
+    return Issue(ERROR, "code-invalid", "invalid-code", text, (where,), "Unknown_Code_in_Version")
+
+
+def unconfirmed_nhs_code(fmt: CodeFormat, cs: CodeSystemIndex, code: str, where: str) -> Issue:
+    text = (f"{fmt.name} code '{code}' cannot be confirmed without the full classification: only a fragment of "
+            f"{cs.title} is loaded (load the NHS TRUD release with `ipg-validator import-trud` to check it)")
+    return Issue(WARNING, "code-invalid", "invalid-code", text, (where,), "UNKNOWN_CODE_IN_FRAGMENT")
+
+
+def wrong_display(system: str, code: str, given: str, expected: str | None, severity: str, where: str) -> Issue:
+    text = f"Wrong Display Name '{given}' for {system}#{code}. Valid display is '{expected}'"
+    return Issue(severity, "invalid", "invalid-display", text, (where,), "Display_Name_for__should_be_one_of__instead_of")
+
+
+def inactive(code: str, status: str | None, where: str) -> Issue:
+    text = f"The concept '{code}' has a status of {status or 'inactive'} and its use should be reviewed"
+    return Issue(WARNING, "business-rule", "code-comment", text, (where,), "INACTIVE_CONCEPT_FOUND")
+
+
+def not_in_value_set(system: str, code: str, vs_label: str, where: str, unknown: bool) -> Issue:
+    text = f"The provided code '{system}#{code}' was not found in the value set '{vs_label}'"
+    if unknown:
+        return Issue(WARNING, "code-invalid", "not-in-vs", text.replace("was not found", "could not be confirmed"), (where,), "None_of_the_provided_codes_are_in_the_value_set_one")
+    return Issue(ERROR, "code-invalid", "not-in-vs", text, (where,), "None_of_the_provided_codes_are_in_the_value_set_one")
+
+
+def no_valid_coding(vs_label: str, where: str) -> Issue:
+    return Issue(ERROR, "code-invalid", "not-in-vs", f"No valid coding was found for the value set '{vs_label}'", (where,), "None_of_the_provided_codes_are_in_the_value_set_one")
+
+
+def unknown_value_set(reference: str) -> Issue:
+    return Issue(ERROR, "not-found", "not-found", f"A definition for the value Set '{reference}' could not be found", (), "Unable_to_resolve_value_Set_")
+
+
+def circular_import(chain: list[str]) -> Issue:
+    return Issue(ERROR, "processing", "vs-invalid", "Circular reference in value set imports: " + " -> ".join(chain), (), "VALUESET_CIRCULAR_REFERENCE")
+
+
+def bad_filter(detail: str) -> Issue:
+    return Issue(ERROR, "invalid", "vs-invalid", detail, (), "FILTER_NOT_UNDERSTOOD")
+
+
+def too_costly(url: str | None, limit: int) -> Issue:
+    return Issue(ERROR, "too-costly", "too-costly", f"The value set '{url or '(inline)'}' expansion has too many codes to display (>{limit})", (), "VALUESET_TOO_COSTLY")
+
+
+def fragment_expansion(cs: CodeSystemIndex) -> Issue:
+    text = f"The code system '{cs.url}' version '{cs.version}' is a fragment: this expansion lists only the codes it holds"
+    return Issue(INFORMATION, "informational", "process-note", text, (), "CODESYSTEM_FRAGMENT")

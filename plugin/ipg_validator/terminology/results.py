@@ -1,0 +1,111 @@
+"""Plain-data results of the terminology engine; the FHIR layer turns them into resources."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+ERROR = "error"
+WARNING = "warning"
+INFORMATION = "information"
+SEVERITY_ORDER = {"fatal": 0, ERROR: 1, WARNING: 2, INFORMATION: 3}
+
+
+@dataclass(frozen=True, slots=True)
+class Coding:
+    """A coding as received: nothing normalised yet. `path` locates it for issue expressions."""
+
+    system: str | None = None
+    code: str | None = None
+    version: str | None = None
+    display: str | None = None
+    path: str = ""
+
+    def at(self, element: str) -> str:
+        """The expression of one element of this coding (`Coding.code`, or `code` at the top level)."""
+        return f"{self.path}.{element}" if self.path else element
+
+
+@dataclass(frozen=True, slots=True)
+class Issue:
+    """One finding: FHIR IssueType `code`, tx-issue-type `tx_code`, and where it applies."""
+
+    severity: str
+    code: str
+    tx_code: str
+    text: str
+    expression: tuple[str, ...] = ()
+    message_id: str | None = None
+    details_system: str | None = None  # defaults to tx-issue-type in the FHIR layer
+
+    @property
+    def is_error(self) -> bool:
+        return self.severity in (ERROR, "fatal")
+
+
+@dataclass
+class ValidationResult:
+    """The answer of validate-code: whether the coding is valid, what it is, and every finding."""
+
+    result: bool
+    system: str | None = None
+    code: str | None = None
+    version: str | None = None
+    display: str | None = None
+    issues: list[Issue] = field(default_factory=list)
+    unknown_systems: list[str] = field(default_factory=list)
+    codings: list[Coding] = field(default_factory=list)  # the CodeableConcept, when one was validated
+    inactive: bool = False
+    normalised_from: str | None = None  # the code as received, when it was in an NHS format
+
+    @property
+    def message(self) -> str | None:
+        """Error texts, or warning texts when there are no errors, joined as tx servers do."""
+        for wanted in (ERROR, WARNING):
+            texts = sorted({i.text for i in self.issues if i.severity == wanted or (wanted == ERROR and i.is_error)})
+            if texts:
+                return "; ".join(texts)
+        return None
+
+
+@dataclass(frozen=True, slots=True)
+class ExpansionItem:
+    """One code of an expansion."""
+
+    system: str
+    code: str
+    display: str | None = None
+    version: str | None = None
+    abstract: bool = False
+    inactive: bool = False
+    designations: tuple[Any, ...] = ()
+    properties: tuple[tuple[str, Any], ...] = ()
+
+
+@dataclass
+class Expansion:
+    """A ValueSet expansion: the page of items asked for, the total, and the code systems used."""
+
+    items: list[ExpansionItem]
+    total: int
+    offset: int = 0
+    used_code_systems: list[str] = field(default_factory=list)  # "url|version"
+    issues: list[Issue] = field(default_factory=list)
+
+
+@dataclass
+class LookupResult:
+    """What $lookup says about a code."""
+
+    found: bool
+    system: str
+    code: str
+    name: str | None = None
+    version: str | None = None
+    display: str | None = None
+    definition: str | None = None
+    abstract: bool = False
+    inactive: bool = False
+    designations: list[Any] = field(default_factory=list)
+    properties: list[tuple[str, Any]] = field(default_factory=list)
+    issues: list[Issue] = field(default_factory=list)

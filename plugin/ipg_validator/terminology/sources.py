@@ -1,0 +1,91 @@
+"""Composable terminology sources behind one interface, as in HAPI's validation support chain.
+
+The loaded content (fragments or full releases) and the resources a request supplies
+(`tx-resource`, an inline `valueSet`) are each a source; a chain asks them in order.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any, Protocol
+
+from .codesystem import CodeSystemIndex, index_code_system
+
+Resource = Mapping[str, Any]
+
+
+class TerminologySource(Protocol):
+    """Anything that can find code systems and value sets by canonical URL."""
+
+    def code_system(self, url: str, version: str | None = None) -> CodeSystemIndex | None: ...
+
+    def value_set(self, url: str, version: str | None = None) -> Resource | None: ...
+
+    def canonical_system(self, url: str) -> str: ...
+
+
+class RequestResources:
+    """CodeSystems and ValueSets supplied with one request; used for that request only."""
+
+    def __init__(self, resources: Iterable[Resource]) -> None:
+        self._systems: dict[str, list[CodeSystemIndex]] = {}
+        self._value_sets: dict[str, list[Resource]] = {}
+        for resource in resources:
+            url = resource.get("url")
+            if not isinstance(url, str):
+                continue
+            if resource.get("resourceType") == "CodeSystem":
+                self._systems.setdefault(url, []).append(index_code_system(resource))
+            elif resource.get("resourceType") == "ValueSet":
+                self._value_sets.setdefault(url, []).append(resource)
+
+    def code_system(self, url: str, version: str | None = None) -> CodeSystemIndex | None:
+        return _pick(self._systems.get(url, []), version, lambda cs: cs.version)
+
+    def value_set(self, url: str, version: str | None = None) -> Resource | None:
+        return _pick(self._value_sets.get(url, []), version, lambda vs: vs.get("version"))
+
+    def canonical_system(self, url: str) -> str:
+        return url
+
+
+class SourceChain:
+    """Asks each source in turn; the first that knows the URL answers."""
+
+    def __init__(self, sources: Sequence[TerminologySource]) -> None:
+        self.sources = tuple(sources)
+
+    def code_system(self, url: str, version: str | None = None) -> CodeSystemIndex | None:
+        return next((cs for s in self.sources if (cs := s.code_system(url, version)) is not None), None)
+
+    def value_set(self, url: str, version: str | None = None) -> Resource | None:
+        return next((vs for s in self.sources if (vs := s.value_set(url, version)) is not None), None)
+
+    def canonical_system(self, url: str) -> str:
+        for source in self.sources:
+            canonical = source.canonical_system(url)
+            if canonical != url:
+                return canonical
+        return url
+
+    def versions_of(self, url: str) -> list[str]:
+        """Every version of a code system known to any source (for version-mismatch messages)."""
+        found: list[str] = []
+        for source in self.sources:
+            systems = getattr(source, "code_systems", None) or getattr(source, "_systems", {})
+            found += [cs.version for cs in systems.get(url, ()) if cs.version and cs.version not in found]
+        return found
+
+
+def split_canonical(reference: str) -> tuple[str, str | None]:
+    """`url|version` -> (url, version)."""
+    url, _, version = reference.partition("|")
+    return url, version or None
+
+
+def _pick(items: list[Any], version: str | None, version_of: Any) -> Any:
+    if not items:
+        return None
+    if version is None:
+        return items[-1]
+    return next((item for item in items if version_of(item) == version), None)
