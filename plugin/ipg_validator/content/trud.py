@@ -39,8 +39,8 @@ ICD10_REQUIRED = ("CODE", "DESCRIPTION")
 _CODE = re.compile(r"[A-Z][0-9]{2}(?:\.[0-9A-Z]{1,2})?")
 _OPCS_EDITION = re.compile(r"OPCS[-_ ]?4[._]?(\d{1,2})(?!\d)", re.IGNORECASE)
 
-# (code, title, [(property code, value), ...])
-_Row = tuple[str, str, list[tuple[str, str]]]
+# (code, title, concept property values)
+_Row = tuple[str, str, list[dict[str, Any]]]
 
 
 class TrudFormatError(ValueError):
@@ -108,7 +108,7 @@ def read_icd10(path: Path, version: str = "5.0") -> dict[str, Any]:
         code = _check_code(path, number, raw.removesuffix(".-"), seen)
         title = _check_title(path, number, fields[title_at])
         props = [
-            (ICD10_PROPERTIES[column], value)
+            {"code": ICD10_PROPERTIES[column], "valueString": value}
             for column, at in present.items()
             if (value := fields[at].strip())
         ]
@@ -234,18 +234,14 @@ def _nest(rows: Sequence[_Row]) -> list[dict[str, Any]]:
     roots: list[dict[str, Any]] = []
     for code, title, props in rows:
         concept: dict[str, Any] = {"code": code, "display": title}
-        values: list[dict[str, Any]] = []
         if code in has_children:
-            values.append({"code": "notSelectable", "valueBoolean": True})
-        values.extend({"code": name, "valueString": value} for name, value in props)
-        if values:
-            concept["property"] = values
+            props = [{"code": "notSelectable", "valueBoolean": True}, *props]
+        if props:
+            concept["property"] = props
         concepts[code] = concept
     for code, _, _ in rows:
-        parent = parents.get(code)
-        siblings = (
-            roots if parent is None else concepts[parent].setdefault("concept", [])
-        )
+        up = parents.get(code)
+        siblings = roots if up is None else concepts[up].setdefault("concept", [])
         siblings.append(concepts[code])
     return roots
 

@@ -1,0 +1,147 @@
+"""Parameters in (query string or Parameters resource) and out (validate-code, lookup results)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from ..terminology.results import LookupResult, ValidationResult
+from .errors import FhirError
+from .outcome import operation_outcome
+
+TRUE_WORDS = {"true", "1", "yes"}
+FALSE_WORDS = {"false", "0", "no"}
+
+
+class Params:
+    """Operation parameters by name, whatever way they arrived; values keep their FHIR shape."""
+
+    def __init__(self, items: Iterable[tuple[str, Any]]) -> None:
+        self.items = [(name, value) for name, value in items]
+
+    @classmethod
+    def from_query(cls, query: Iterable[tuple[str, str]]) -> Params:
+        return cls((k, v) for k, v in query if not k.startswith("_"))
+
+    @classmethod
+    def from_resource(cls, resource: Any) -> Params:
+        """Read a Parameters resource; anything else is a 400."""
+        if not isinstance(resource, dict) or resource.get("resourceType") != "Parameters":
+            kind = resource.get("resourceType") if isinstance(resource, dict) else type(resource).__name__
+            raise FhirError.of(400, "invalid", f"Expected a Parameters resource, got {kind!r}", "Parameters")
+        items = []
+        for n, param in enumerate(resource.get("parameter") or []):
+            if not isinstance(param, dict) or not isinstance(param.get("name"), str):
+                raise FhirError.of(400, "invalid", f"Parameters.parameter[{n}] has no name", f"Parameters.parameter[{n}]")
+            items.append((param["name"], _value(param)))
+        return cls(items)
+
+    def get(self, name: str) -> Any:
+        return next((v for k, v in self.items if k == name), None)
+
+    def all(self, name: str) -> list[Any]:
+        return [v for k, v in self.items if k == name]
+
+    def text(self, name: str) -> str | None:
+        value = self.get(name)
+        if value is None:
+            return None
+        if isinstance(value, (dict, list)):
+            raise FhirError.of(400, "invalid", f"Parameter '{name}' must be a simple value", name)
+        return str(value).lower() if isinstance(value, bool) else str(value)
+
+    def flag(self, name: str, default: bool = False) -> bool:
+        value = self.get(name)
+        if value is None:
+            return default
+        if isinstance(value, bool):
+            return value
+        word = str(value).strip().lower()
+        if word in TRUE_WORDS | FALSE_WORDS:
+            return word in TRUE_WORDS
+        raise FhirError.of(400, "invalid", f"Parameter '{name}' must be true or false, not {value!r}", name)
+
+    def number(self, name: str, default: int | None = None) -> int | None:
+        value = self.get(name)
+        if value is None:
+            return default
+        try:
+            number = int(value)
+        except (TypeError, ValueError):
+            raise FhirError.of(400, "invalid", f"Parameter '{name}' must be a whole number, not {value!r}", name) from None
+        if number < 0:
+            raise FhirError.of(400, "invalid", f"Parameter '{name}' must not be negative", name)
+        return number
+
+
+def _value(param: dict[str, Any]) -> Any:
+    if "resource" in param:
+        return param["resource"]
+    if "part" in param:
+        return Params((p.get("name"), _value(p)) for p in param["part"] if isinstance(p, dict))
+    for key, value in param.items():
+        if key.startswith("value"):
+            return value
+    return None
+
+
+def validation_parameters(result: ValidationResult, codeable_concept: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The Parameters answer of $validate-code."""
+    out: list[dict[str, Any]] = [{"name": "result", "valueBoolean": result.result}]
+    if result.message:
+        out.append({"name": "message", "valueString": result.message})
+    if result.display:
+        out.append({"name": "display", "valueString": result.display})
+    if result.code and codeable_concept is None:
+        out.append({"name": "code", "valueCode": result.code})
+    if result.system and codeable_concept is None:
+        out.append({"name": "system", "valueUri": result.system})
+    if result.version and codeable_concept is None:
+        out.append({"name": "version", "valueString": result.version})
+    if result.inactive:
+        out.append({"name": "inactive", "valueBoolean": True})
+    if codeable_concept is not None:
+        out.append({"name": "codeableConcept", "valueCodeableConcept": codeable_concept})
+    if result.normalised_from:
+        out.append({"name": "normalized-code", "valueCode": result.code})
+    if result.issues:
+        out.append({"name": "issues", "resource": operation_outcome(result.issues)})
+    for system in result.unknown_systems:
+        out.append({"name": "x-caused-by-unknown-system", "valueCanonical": system})
+    return {"resourceType": "Parameters", "parameter": out}
+
+
+def lookup_parameters(result: LookupResult) -> dict[str, Any]:
+    """The Parameters answer of $lookup."""
+    out: list[dict[str, Any]] = [{"name": "name", "valueString": result.name or result.system}]
+    if result.version:
+        out.append({"name": "version", "valueString": result.version})
+    out.append({"name": "code", "valueCode": result.code})
+    out.append({"name": "system", "valueUri": result.system})
+    if result.display:
+        out.append({"name": "display", "valueString": result.display})
+    if result.definition:
+        out.append({"name": "definition", "valueString": result.definition})
+    out.append({"name": "abstract", "valueBoolean": result.abstract})
+    for designation in result.designations:
+        parts = [{"name": k if k != "value" else "value", _value_key(k, v): v} for k, v in designation.items() if k in ("language", "use", "value")]
+        out.append({"name": "designation", "part": parts})
+    for code, value in result.properties:
+        out.append({"name": "property", "part": [{"name": "code", "valueCode": code}, {"name": "value", **_typed(value)}]})
+    if result.issues:
+        out.append({"name": "issues", "resource": operation_outcome(result.issues)})
+    return {"resourceType": "Parameters", "parameter": out}
+
+
+def _value_key(name: str, value: Any) -> str:
+    return {"language": "valueCode", "use": "valueCoding"}.get(name, "valueString")
+
+
+def _typed(value: Any) -> dict[str, Any]:
+    if isinstance(value, bool):
+        return {"valueBoolean": value}
+    if isinstance(value, int):
+        return {"valueInteger": value}
+    if isinstance(value, dict):
+        return {"valueCoding": value}
+    return {"valueCode": value} if isinstance(value, str) and " " not in value else {"valueString": str(value)}
