@@ -22,7 +22,7 @@ test: venv
 	$(BIN)/python -m pytest
 
 bench: venv
-	$(BIN)/python -m bench
+	PYTHONPATH=. $(BIN)/python -m bench
 
 clean:
 	rm -rf $(VENV) build dist .pytest_cache
