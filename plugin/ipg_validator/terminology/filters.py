@@ -45,13 +45,18 @@ def concept_matches(cs: CodeSystemIndex, concept: Concept, flt: Mapping[str, Any
 
 
 def structural_match(system: str, code: str, flt: Mapping[str, Any]) -> bool | None:
-    """Evaluate a hierarchy filter on a code absent from a fragment, by its shape (`Y89.5` is under `Y89`).
+    """Evaluate a filter on a code absent from a fragment from the code string alone.
 
-    None when the code system has no structured codes or the filter is not about hierarchy.
+    Filters on the code itself (`=`, `in`, `regex`) need nothing else; hierarchy filters use
+    the shape of NHS codes (`Y89.5` is under `Y89`). None when the code string cannot tell.
     """
-    fmt = format_for(system)
     prop, op, value = flt.get("property", ""), flt.get("op", ""), str(flt.get("value", ""))
-    if fmt is None or prop not in CODE_PROPERTIES or op not in HIERARCHY_OPS - {"generalizes"}:
+    if prop not in CODE_PROPERTIES:
+        return None
+    if op in ("=", "in", "not-in", "regex"):
+        return concept_matches(_NO_SYSTEM, Concept(code=code, display=None), flt)
+    fmt = format_for(system)
+    if fmt is None or op not in HIERARCHY_OPS - {"generalizes"}:
         return None
     ancestors: list[str] = []
     parent = fmt.structural_parent(code)
@@ -100,6 +105,7 @@ def _text(value: Any) -> str:
     return str(value)
 
 
+_NO_SYSTEM = CodeSystemIndex(resource={}, concepts={}, roots=())
 _REGEX_CACHE: dict[str, Any] = {}
 _RE2_OPTIONS = re2.Options()
 _RE2_OPTIONS.log_errors = False
