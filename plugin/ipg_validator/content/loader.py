@@ -84,7 +84,20 @@ def _check_resource(file: Path, data: Any) -> dict[str, Any]:
         _check_concepts(file, data["concept"], "concept")
     if kind in ("CodeSystem", "ValueSet", "StructureDefinition") and not data.get("url"):
         raise ContentError(file, f"{kind} has no url")
+    # The models check that a code is a code, not that it is one of a required binding's codes.
+    for element, allowed in _REQUIRED_CODES.get(kind, {}).items():
+        if element in data and data[element] not in allowed:
+            raise ContentError(file, f"invalid {kind}: {element}: {data[element]!r} is not one of {', '.join(sorted(allowed))}")
     return data
+
+
+_STATUS = frozenset({"draft", "active", "retired", "unknown"})
+_REQUIRED_CODES: dict[str, dict[str, frozenset[str]]] = {
+    "CodeSystem": {"status": _STATUS, "content": frozenset({"not-present", "example", "fragment", "complete", "supplement"})},
+    "ValueSet": {"status": _STATUS},
+    "NamingSystem": {"status": _STATUS, "kind": frozenset({"codesystem", "identifier", "root"})},
+    "StructureDefinition": {"status": _STATUS},
+}
 
 
 def _count_concepts(concepts: Any) -> int:
