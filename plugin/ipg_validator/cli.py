@@ -1,0 +1,280 @@
+"""The `ipg-validator` command: look up, validate and expand codes, import TRUD releases, serve."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from importlib.metadata import PackageNotFoundError, version as package_version
+from pathlib import Path
+from typing import Annotated, Any, NoReturn, Optional
+
+import orjson
+import typer
+
+from . import cli_output as show
+from .content.index import ContentIndex
+from .content.loader import ContentError, load_content
+from .content.trud import TrudFormatError, import_trud
+from .fhir.errors import FhirError
+from .fhir.outcome import operation_outcome
+from .fhir.parameters import Params
+from .fhir.terminology_ops import expand_op, lookup_op, validate_code_op
+from .terminology.sources import split_canonical
+from .terminology.formats import format_for
+from .terminology.systems import ICD10_UK, OPCS4
+
+CONTENT_ENV = "IPG_CONTENT"
+SYSTEM_SHORTHANDS = {"opcs4": OPCS4, "opcs-4": OPCS4, "icd10": ICD10_UK, "icd-10": ICD10_UK}
+
+app = typer.Typer(
+    name="ipg-validator",
+    help="FHIR R4 terminology validation for NICE IPG672 clinical coding (OPCS-4 and ICD-10 UK).",
+    no_args_is_help=True,
+    add_completion=False,
+)
+
+ContentOpt = Annotated[
+    Optional[list[Path]],
+    typer.Option(
+        "--content", metavar="DIR",
+        help=f"Extra content folder (repeatable); default: the {CONTENT_ENV} variable (a {os.pathsep}-separated list).",
+    ),
+]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print the FHIR resource as JSON, exactly as the server answers.")]
+
+
+def _version_callback(value: bool) -> None:
+    if value:
+        try:
+            typer.echo(f"ipg-validator {package_version('ipg-validator')}")
+        except PackageNotFoundError:
+            typer.echo("ipg-validator (version unknown: not installed)")
+        raise typer.Exit(0)
+
+
+@app.callback()
+def main(
+    version: Annotated[bool, typer.Option("--version", callback=_version_callback, is_eager=True, help="Show the version and exit.")] = False,
+) -> None:
+    """FHIR R4 terminology validation for NICE IPG672 clinical coding (OPCS-4 and ICD-10 UK)."""
+
+
+def _fail(message: str, code: int = 2) -> NoReturn:
+    show.error(message)
+    raise typer.Exit(code)
+
+
+def content_folders(content: Optional[list[Path]]) -> list[Path]:
+    """The `--content` folders, else those named in IPG_CONTENT."""
+    if content:
+        return list(content)
+    return [Path(p) for p in os.environ.get(CONTENT_ENV, "").split(os.pathsep) if p.strip()]
+
+
+def load_index(content: Optional[list[Path]]) -> ContentIndex:
+    """Load the shipped content plus the user's folders; a broken file ends the command (exit 2)."""
+    try:
+        return load_content(content_folders(content))
+    except ContentError as exc:
+        _fail(f"cannot load content: {exc.path}: {exc.problem}")
+
+
+def resolve_system(system: str) -> str:
+    """A code system URL, from a URL or a shorthand (opcs4, opcs-4, icd10, icd-10)."""
+    return SYSTEM_SHORTHANDS.get(system.strip().lower(), system)
+
+
+def resolve_value_set(index: ContentIndex, value_set: str) -> str:
+    """A value set canonical, from a canonical or a short id such as `ipg672-procedures`."""
+    url, version = split_canonical(value_set)
+    if url in index.value_sets or "://" in url or ":" in url:
+        return value_set
+    suffix = f"|{version}" if version else ""
+    by_id = [vs["url"] for vs in index.resources.get("ValueSet", ()) if vs.get("id") == url]
+    return (by_id[0] + suffix) if len(set(by_id)) == 1 else value_set
+
+
+def compose_systems(index: ContentIndex, vs: Mapping[str, Any], seen: set[str] | None = None) -> set[str] | None:
+    """The code systems a value set draws on (through its imports too); None when that cannot be told."""
+    seen = seen if seen is not None else set()
+    systems: set[str] = set()
+    compose = vs.get("compose")
+    if not compose:
+        contains = (vs.get("expansion") or {}).get("contains") or []
+        return {index.canonical_system(c["system"]) for c in contains if c.get("system")} or None
+    for include in compose.get("include", []):
+        if include.get("system"):
+            systems.add(index.canonical_system(include["system"]))
+        for canonical in include.get("valueSet", []):
+            if canonical in seen:
+                continue
+            seen.add(canonical)
+            imported = index.value_set(*split_canonical(canonical))
+            found = compose_systems(index, imported, seen) if imported is not None else None
+            if found is None:
+                return None
+            systems |= found
+        if not include.get("system") and not include.get("valueSet"):
+            return None
+    return systems
+
+
+def infer_system(index: ContentIndex, value_set: str) -> str:
+    """The one code system of the value set, or exit 2 saying why there is none."""
+    vs = index.value_set(*split_canonical(value_set))
+    if vs is None:
+        _fail(f"the value set {value_set!r} is not loaded; known value sets: {', '.join(sorted(index.value_sets))}")
+    systems = compose_systems(index, vs)
+    if not systems:
+        _fail(f"cannot tell the code system from the value set {value_set!r}: pass --system")
+    if len(systems) > 1:
+        _fail(f"the value set {value_set!r} draws on more than one code system ({', '.join(sorted(systems))}): pass --system")
+    return next(iter(systems))
+
+
+def _fhir_failure(exc: FhirError, json_out: bool, code: int = 2) -> NoReturn:
+    """A refused request: the OperationOutcome as JSON, or each issue on stderr; then exit."""
+    if json_out:
+        show.write_json(operation_outcome(exc.issues))
+    else:
+        show.print_plain_issues(exc.issues, stderr=True)
+    raise typer.Exit(code)
+
+
+@app.command()
+def lookup(
+    system: Annotated[str, typer.Argument(help="Code system URL, or opcs4 / icd10.")],
+    code: Annotated[str, typer.Argument(help="The code (FHIR or NHS format).")],
+    version: Annotated[Optional[str], typer.Option("--version", help="Code system version.")] = None,
+    json_out: JsonOpt = False,
+    content: ContentOpt = None,
+) -> None:
+    """Describe a code: display, hierarchy, notSelectable. Exit 0 found, 1 not found, 2 problem."""
+    index = load_index(content)
+    items = [("system", resolve_system(system)), ("code", code)] + ([("version", version)] if version else [])
+    try:
+        result = lookup_op(index, Params(items))
+    except FhirError as exc:
+        not_found = exc.status == 404 and not any(i.is_error for i in exc.issues)
+        if not json_out:
+            show.error(f"{code} was not found in {resolve_system(system)}" if not_found else "lookup failed")
+        _fhir_failure(exc, json_out, 1 if not_found else 2)
+    if json_out:
+        show.write_json(result)
+    else:
+        show.show_lookup(result)
+
+
+@app.command("validate-code")
+def validate_code(
+    code: Annotated[str, typer.Argument(help="The code to validate (FHIR or NHS format).")],
+    valueset: Annotated[str, typer.Option("--valueset", help="Value set canonical URL, or a short id such as ipg672-procedures.")],
+    system: Annotated[Optional[str], typer.Option("--system", help="Code system URL or opcs4 / icd10; default: the value set's only code system.")] = None,
+    display: Annotated[Optional[str], typer.Option("--display", help="Display to check.")] = None,
+    version: Annotated[Optional[str], typer.Option("--version", help="Code system version.")] = None,
+    json_out: JsonOpt = False,
+    content: ContentOpt = None,
+) -> None:
+    """Is CODE in the value set? Exit 0 valid, 1 invalid, 2 usage or input problem."""
+    index = load_index(content)
+    url = resolve_value_set(index, valueset)
+    if system is None:
+        system = infer_system(index, url)
+        show.note(f"system {system} ({fmt.name if (fmt := format_for(system)) else 'not an NHS classification'}) inferred from the value set", stderr=json_out)
+    else:
+        system = resolve_system(system)
+    items = [("url", url), ("system", system), ("code", code)]
+    items += [(name, value) for name, value in (("display", display), ("version", version)) if value is not None]
+    try:
+        result = validate_code_op(index, Params(items), resource_type="ValueSet")
+    except FhirError as exc:
+        _fhir_failure(exc, json_out)
+    if json_out:
+        show.write_json(result)
+    else:
+        show.show_validation(result, code)
+    valid = show.param_values(result).get("result") is True
+    raise typer.Exit(0 if valid else 1)
+
+
+@app.command()
+def expand(
+    url: Annotated[str, typer.Argument(help="Value set canonical URL or short id.")],
+    filter_text: Annotated[Optional[str], typer.Option("--filter", help="Only codes whose code or display matches this text.")] = None,
+    offset: Annotated[Optional[int], typer.Option("--offset", min=0, help="Skip this many codes.")] = None,
+    count: Annotated[Optional[int], typer.Option("--count", min=0, help="Return at most this many codes.")] = None,
+    json_out: JsonOpt = False,
+    content: ContentOpt = None,
+) -> None:
+    """List the codes of a value set. Exit 0, or 2 on problems."""
+    index = load_index(content)
+    items: list[tuple[str, Any]] = [("url", resolve_value_set(index, url))]
+    items += [(n, v) for n, v in (("filter", filter_text), ("offset", offset), ("count", count)) if v is not None]
+    try:
+        result = expand_op(index, Params(items))
+    except FhirError as exc:
+        _fhir_failure(exc, json_out)
+    if json_out:
+        show.write_json(result)
+        return
+    fragments: dict[str, bool] = {}
+    for param in result.get("expansion", {}).get("parameter", []):
+        if param.get("name") == "used-codesystem":
+            cs = index.code_system(*split_canonical(param["valueUri"]))
+            fragments[param["valueUri"]] = bool(cs and cs.is_fragment)
+    show.show_expansion(result, fragments)
+
+
+@app.command("import-trud")
+def import_trud_command(
+    out: Annotated[Path, typer.Option("--out", metavar="DIR", help="Folder to write the CodeSystem resources to.")],
+    opcs: Annotated[Optional[Path], typer.Option("--opcs", metavar="FILE", help="OPCS-4 CodesAndTitles file from TRUD.")] = None,
+    icd10: Annotated[Optional[Path], typer.Option("--icd10", metavar="FILE", help="ICD-10 CodesAndTitlesAndMetadata file from TRUD.")] = None,
+) -> None:
+    """Convert your NHS TRUD OPCS-4 and/or ICD-10 files into content for --content."""
+    if opcs is None and icd10 is None:
+        _fail("pass --opcs FILE, --icd10 FILE or both")
+    for given in (opcs, icd10):
+        if given is not None and not given.is_file():
+            _fail(f"{given}: no such file")
+    try:
+        written = import_trud(opcs, icd10, out)
+    except TrudFormatError as exc:
+        _fail(str(exc))
+    except OSError as exc:
+        _fail(f"{exc.filename or out}: {exc.strerror or exc}")
+    console = show.console()
+    for path in written:
+        data = orjson.loads(path.read_bytes())
+        console.print(f"wrote {path}: {data.get('title')} version {data.get('version')}, {data.get('count')} concepts", markup=False)
+    console.print(f"Use it by passing --content {out} to a command (e.g. ipg-validator content --content {out}), or set {CONTENT_ENV}={out}", markup=False)
+
+
+@app.command()
+def content(json_out: JsonOpt = False, content: ContentOpt = None) -> None:
+    """Which content is in use: code systems (fragment or complete release), value sets, counts."""
+    data = show.status_data(load_index(content))
+    if json_out:
+        show.write_json(data)
+    else:
+        show.show_status(data)
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option("--host", help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", help="Port to listen on.")] = 8080,
+    log_level: Annotated[str, typer.Option("--log-level", help="uvicorn log level.")] = "info",
+    content: ContentOpt = None,
+) -> None:
+    """Run the FHIR terminology server (content is loaded and checked first)."""
+    index = load_index(content)
+    import uvicorn
+
+    from .server.app import create_app
+
+    uvicorn.run(create_app(index=index), host=host, port=port, log_level=log_level)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    app()
