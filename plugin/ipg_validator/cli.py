@@ -20,6 +20,7 @@ from .fhir.outcome import operation_outcome
 from .fhir.parameters import Params
 from .fhir.terminology_ops import expand_op, lookup_op, validate_code_op
 from .terminology.sources import split_canonical
+from .terminology import messages
 from .terminology.formats import format_for
 from .terminology.systems import ICD10_UK, OPCS4
 
@@ -155,7 +156,7 @@ def lookup(
     try:
         result = lookup_op(index, Params(items))
     except FhirError as exc:
-        not_found = exc.status == 404 and not any(i.is_error for i in exc.issues)
+        not_found = any(i.message_id == messages.CODE_NOT_FOUND for i in exc.issues)
         if not json_out:
             show.error(f"{code} was not found in {resolve_system(system)}" if not_found else "lookup failed")
         _fhir_failure(exc, json_out, 1 if not_found else 2)

@@ -8,6 +8,7 @@ from typing import Any
 from ..terminology.results import LookupResult, ValidationResult
 from .errors import FhirError
 from .outcome import operation_outcome
+from .structure import check_structure
 
 TRUE_WORDS = {"true", "1", "yes"}
 FALSE_WORDS = {"false", "0", "no"}
@@ -29,6 +30,7 @@ class Params:
         if not isinstance(resource, dict) or resource.get("resourceType") != "Parameters":
             kind = resource.get("resourceType") if isinstance(resource, dict) else type(resource).__name__
             raise FhirError.of(400, "invalid", f"Expected a Parameters resource, got {kind!r}", "Parameters")
+        check_structure(resource)
         items = []
         for n, param in enumerate(resource.get("parameter") or []):
             if not isinstance(param, dict) or not isinstance(param.get("name"), str):

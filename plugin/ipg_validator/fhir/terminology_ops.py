@@ -14,6 +14,7 @@ from ..content.index import ContentIndex
 from ..terminology.compose import ComposeError
 from ..terminology.expand import expand
 from ..terminology.lookup import lookup
+from ..terminology import messages
 from ..terminology.results import Coding
 from ..terminology.sources import RequestResources, SourceChain, split_canonical
 from ..terminology.validate import ValidateOptions, validate_code
@@ -94,8 +95,9 @@ def lookup_op(index: ContentIndex, params: Params, *, limits: Limits = Limits())
         raise FhirError.of(400, "required", "$lookup needs a system and a code (or a coding)", "code" if system else "system")
     result = lookup(sources, system, code, version)
     if not result.found:
-        status = 404
-        raise FhirError(status, result.issues)
+        known_system = not any(i.is_error for i in result.issues)
+        missing = [messages.code_not_found(result.system, result.code, "code")] if known_system else []
+        raise FhirError(404, [*missing, *result.issues])
     return lookup_parameters(result)
 
 

@@ -15,6 +15,13 @@ def _name(code: str, display: str | None) -> str:
     return f"{code} {display}" if display else code
 
 
+CODE_NOT_FOUND = "Unable_to_find_code_"
+
+
+def code_not_found(system: str, code: str, where: str) -> Issue:
+    return Issue(ERROR, "not-found", "not-found", f"Unable to find code '{code}' in {system}", (where,), CODE_NOT_FOUND)
+
+
 def unknown_system(system: str, version: str | None, where: str, known_versions: list[str]) -> Issue:
     if version and known_versions:
         text = (f"A definition for CodeSystem '{system}' version '{version}' could not be found, so the code cannot "

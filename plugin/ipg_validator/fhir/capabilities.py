@@ -1,0 +1,131 @@
+"""The server's CapabilityStatement and TerminologyCapabilities, built from the loaded content.
+
+Both say which code system releases are in use and whether each is a fragment or complete;
+`content_summary` gives the same facts to the CLI.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from importlib.metadata import PackageNotFoundError, version
+from typing import Any
+
+from ..content.index import ContentIndex
+
+SOFTWARE = "ipg-validator"
+FHIR_VERSION = "4.0.1"
+FORMATS = ["application/fhir+json", "json"]
+TERMINOLOGY_SERVER = "http://hl7.org/fhir/CapabilityStatement/terminology-server"
+CONTENT_EXTENSION = "http://hl7.org/fhir/5.0/StructureDefinition/extension-TerminologyCapabilities.codeSystem.content"
+OPERATION_DEFINITION = "http://hl7.org/fhir/OperationDefinition/"
+
+RESOURCE_TYPES = ("CodeSystem", "ValueSet", "NamingSystem", "StructureDefinition")
+OPERATIONS = {
+    "CodeSystem": ("validate-code", "lookup"),
+    "ValueSet": ("validate-code", "expand"),
+}
+SEARCH_PARAMS = (("url", "uri"), ("version", "token"), ("name", "string"), ("_id", "token"))
+EXPANSION_PARAMS = {
+    "filter": "Text filter: every word must start a word of the display, or the text must start the code",
+    "offset": "Paging: the first concept to return",
+    "count": "Paging: how many concepts to return",
+    "activeOnly": "Leave out inactive concepts",
+}
+
+
+def software_version() -> str:
+    """The installed package version (a checkout that is not installed says so)."""
+    try:
+        return version(SOFTWARE)
+    except PackageNotFoundError:
+        return "0.0.0+unknown"
+
+
+def content_summary(index: ContentIndex) -> list[dict[str, Any]]:
+    """Each loaded code system release: url, version, content (fragment or complete) and concept count."""
+    out = []
+    for url, releases in sorted(index.code_systems.items()):
+        for cs in releases:
+            out.append({"url": url, "version": cs.version, "content": cs.content, "concepts": len(cs.concepts)})
+    return out
+
+
+def content_description(index: ContentIndex) -> str:
+    """One sentence for people: which releases answer, and whether they are fragments."""
+    parts = [
+        f"{s['url']}|{s['version'] or '(no version)'} ({'fragment' if s['content'] != 'complete' else 'complete release'}, "
+        f"content={s['content']}, {s['concepts']} concepts)"
+        for s in content_summary(index)
+    ]
+    return f"{SOFTWARE} terminology server for NICE IPG672 coding. Code systems in use: " + ("; ".join(parts) or "none") + "."
+
+
+def capability_statement(index: ContentIndex, base_url: str | None = None) -> dict[str, Any]:
+    """The CapabilityStatement of /metadata: read and search per resource type, and the operations."""
+    return {
+        "resourceType": "CapabilityStatement",
+        "status": "active",
+        "date": _now(),
+        "publisher": SOFTWARE,
+        "kind": "instance",
+        "instantiates": [TERMINOLOGY_SERVER],
+        "software": {"name": SOFTWARE, "version": software_version()},
+        "implementation": _implementation(index, base_url),
+        "fhirVersion": FHIR_VERSION,
+        "format": FORMATS,
+        "rest": [{"mode": "server", "resource": [_resource(kind) for kind in RESOURCE_TYPES]}],
+    }
+
+
+def terminology_capabilities(index: ContentIndex, base_url: str | None = None) -> dict[str, Any]:
+    """The TerminologyCapabilities of /metadata?mode=terminology: code systems and expansion parameters."""
+    code_systems = []
+    for url, releases in sorted(index.code_systems.items()):
+        versions = []
+        for n, cs in enumerate(releases):
+            entry: dict[str, Any] = {"extension": [{"url": CONTENT_EXTENSION, "valueCode": cs.content}]}
+            if cs.version:
+                entry["code"] = cs.version
+            entry["isDefault"] = n == 0
+            versions.append(entry)
+        code_systems.append({"uri": url, "version": versions})
+    return {
+        "resourceType": "TerminologyCapabilities",
+        "status": "active",
+        "date": _now(),
+        "publisher": SOFTWARE,
+        "kind": "instance",
+        "software": {"name": SOFTWARE, "version": software_version()},
+        "implementation": _implementation(index, base_url),
+        "codeSystem": code_systems,
+        "expansion": {
+            "hierarchical": False,
+            "paging": True,
+            "parameter": [{"name": name, "documentation": doc} for name, doc in EXPANSION_PARAMS.items()],
+            "textFilter": EXPANSION_PARAMS["filter"],
+        },
+        "validateCode": {"translations": False},
+    }
+
+
+def _implementation(index: ContentIndex, base_url: str | None) -> dict[str, Any]:
+    out: dict[str, Any] = {"description": content_description(index)}
+    if base_url:
+        out["url"] = base_url
+    return out
+
+
+def _resource(kind: str) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "type": kind,
+        "interaction": [{"code": "read"}, {"code": "search-type"}],
+        "searchParam": [{"name": name, "type": kind_of} for name, kind_of in SEARCH_PARAMS],
+    }
+    operations = OPERATIONS.get(kind, ())
+    if operations:
+        out["operation"] = [{"name": op, "definition": f"{OPERATION_DEFINITION}{kind}-{op}"} for op in operations]
+    return out
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")

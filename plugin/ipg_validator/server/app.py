@@ -1,0 +1,99 @@
+"""The FastAPI application: the FHIR router at /fhir, content loaded once, every error an OperationOutcome.
+
+Standalone::
+
+    app = create_app(content=["/path/to/trud-release"])   # serve with uvicorn
+
+Inside another FastAPI app, mount the router under any prefix and give it the content::
+
+    from ipg_validator.content.loader import load_content
+    from ipg_validator.server import fhir_router
+
+    host.include_router(fhir_router(), prefix="/fhir")
+    host.state.index = load_content()          # or: fhir_router(index=load_content())
+
+The router answers its own FhirErrors (415, 413, 404 not-found, ...) as OperationOutcomes, so it
+needs none of the handlers below; those cover what happens outside it (unknown routes, 405, 500).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from pathlib import Path
+
+from fastapi import APIRouter, Depends, FastAPI
+from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import Response
+
+from ..content.index import ContentIndex
+from ..content.loader import load_content
+from ..fhir.errors import FhirError
+from ..fhir.limits import Limits
+from ..fhir.capabilities import software_version
+from .negotiation import error_response, negotiate
+from .routes_resources import router as resources_router
+from .routes_terminology import router as terminology_router
+from .routing import FhirRoute, binder
+
+log = logging.getLogger("ipg_validator.server")
+
+_HTTP_ISSUE = {404: "not-found", 405: "not-supported", 406: "not-supported", 413: "too-costly", 415: "not-supported"}
+
+
+def fhir_router(index: ContentIndex | None = None, *, limits: Limits | None = None) -> APIRouter:
+    """Every FHIR route; content from `index`/`limits` when given, else from `app.state.index`/`.limits`."""
+    router = APIRouter(route_class=FhirRoute, dependencies=[Depends(binder(index, limits)), Depends(negotiate)])
+    router.include_router(terminology_router)  # first: `/ValueSet/$expand` is not a read of id "$expand"
+    router.include_router(resources_router)
+    return router
+
+
+def create_app(index: ContentIndex | None = None, *, content: Sequence[Path | str] = (), limits: Limits = Limits()) -> FastAPI:
+    """The service, with `index` or the content loaded now from the shipped folders plus `content`."""
+    app = FastAPI(
+        title="ipg-validator",
+        version=software_version(),
+        description="FHIR R4 terminology validation for NICE IPG672 coding over OPCS-4 and ICD-10 UK",
+        openapi_url=None,
+        docs_url=None,
+        redoc_url=None,
+    )
+    app.state.index = index if index is not None else load_content(content)
+    app.state.limits = limits
+    app.include_router(fhir_router(), prefix="/fhir")
+    app.add_exception_handler(FhirError, _fhir_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(HTTPException, _http_error)
+    app.add_exception_handler(Exception, _unexpected_error)
+    return app
+
+
+async def _fhir_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, FhirError)
+    return error_response(exc)
+
+
+async def _validation_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, RequestValidationError)
+    where = [".".join(str(part) for part in err.get("loc", ())) for err in exc.errors()]
+    return error_response(FhirError.of(400, "invalid", f"The request is not valid: {', '.join(where) or 'unknown'}"))
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    if exc.status_code == 404:
+        text = f"There is nothing at {request.url.path}"
+    elif exc.status_code == 405:
+        text = f"{request.method} is not allowed on {request.url.path}"
+    else:
+        text = str(exc.detail)
+    code = _HTTP_ISSUE.get(exc.status_code, "processing")
+    return error_response(FhirError.of(exc.status_code, code, text), headers=exc.headers)
+
+
+async def _unexpected_error(request: Request, exc: Exception) -> Response:
+    log.exception("Unexpected error answering %s %s", request.method, request.url.path, exc_info=exc)
+    return error_response(FhirError.of(500, "exception", "The server could not answer this request (an internal error was logged)"))

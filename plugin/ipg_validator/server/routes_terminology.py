@@ -1,0 +1,77 @@
+"""The terminology operations over HTTP: $validate-code, $expand and $lookup, by GET or POST.
+
+Each route reads the parameters, calls the shared operation in `fhir.terminology_ops`, and answers.
+"""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import Response
+
+from ..fhir.terminology_ops import expand_op, lookup_op, validate_code_op
+from .negotiation import read_params, respond
+from .routing import FhirRoute, index_of, limits_of
+
+router = APIRouter(route_class=FhirRoute)
+METHODS = ["GET", "POST"]
+
+
+@router.api_route("/ValueSet/$validate-code", methods=METHODS)
+async def value_set_validate_code(request: Request) -> Response:
+    """Is a code in a value set (named by url, or sent as valueSet)?"""
+    return await _validate(request, "ValueSet", None)
+
+
+@router.api_route("/ValueSet/{id}/$validate-code", methods=METHODS)
+async def value_set_instance_validate_code(request: Request, id: str) -> Response:
+    """Is a code in this value set?"""
+    return await _validate(request, "ValueSet", id)
+
+
+@router.api_route("/CodeSystem/$validate-code", methods=METHODS)
+async def code_system_validate_code(request: Request) -> Response:
+    """Is a code in a code system (named by url or system)?"""
+    return await _validate(request, "CodeSystem", None)
+
+
+@router.api_route("/CodeSystem/{id}/$validate-code", methods=METHODS)
+async def code_system_instance_validate_code(request: Request, id: str) -> Response:
+    """Is a code in this code system?"""
+    return await _validate(request, "CodeSystem", id)
+
+
+@router.api_route("/ValueSet/$expand", methods=METHODS)
+async def value_set_expand(request: Request) -> Response:
+    """The codes of a value set (named by url, or sent as valueSet)."""
+    return await _expand(request, None)
+
+
+@router.api_route("/ValueSet/{id}/$expand", methods=METHODS)
+async def value_set_instance_expand(request: Request, id: str) -> Response:
+    """The codes of this value set."""
+    return await _expand(request, id)
+
+
+@router.api_route("/CodeSystem/$lookup", methods=METHODS)
+async def code_system_lookup(request: Request) -> Response:
+    """What the code system says about one code."""
+    limits = limits_of(request)
+    params = await read_params(request, limits)
+    return respond(request, await run_in_threadpool(lookup_op, index_of(request), params, limits=limits))
+
+
+async def _validate(request: Request, resource_type: str, instance: str | None) -> Response:
+    limits = limits_of(request)
+    params = await read_params(request, limits)
+    result = await run_in_threadpool(
+        validate_code_op, index_of(request), params, resource_type=resource_type, instance=instance, limits=limits
+    )
+    return respond(request, result)
+
+
+async def _expand(request: Request, instance: str | None) -> Response:
+    limits = limits_of(request)
+    params = await read_params(request, limits)
+    return respond(request, await run_in_threadpool(expand_op, index_of(request), params, instance=instance, limits=limits))

@@ -1,0 +1,61 @@
+"""What every FHIR route shares: its content index and limits, and FhirError turned into a response.
+
+The route class answers FhirErrors itself, so the router works the same when mounted in another app.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Coroutine
+from typing import Any
+
+from fastapi.routing import APIRoute
+from starlette.requests import Request
+from starlette.responses import Response
+
+from ..content.index import ContentIndex
+from ..fhir.errors import FhirError
+from ..fhir.limits import Limits
+from .negotiation import error_response
+
+_INDEX = "ipg_validator_index"
+_LIMITS = "ipg_validator_limits"
+
+
+class FhirRoute(APIRoute):
+    """An APIRoute whose FhirErrors (from the request checks or the operation) become OperationOutcomes."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+
+        async def route(request: Request) -> Response:
+            try:
+                return await handler(request)
+            except FhirError as exc:
+                return error_response(exc)
+
+        return route
+
+
+def binder(index: ContentIndex | None, limits: Limits | None) -> Callable[[Request], None]:
+    """A dependency putting a router's own index and limits (when given) on the request."""
+
+    def bind(request: Request) -> None:
+        if index is not None:
+            setattr(request.state, _INDEX, index)
+        if limits is not None:
+            setattr(request.state, _LIMITS, limits)
+
+    return bind
+
+
+def index_of(request: Request) -> ContentIndex:
+    """The router's own index, else `app.state.index`."""
+    index = getattr(request.state, _INDEX, None) or getattr(request.app.state, "index", None)
+    if index is None:
+        raise RuntimeError("No content index: set app.state.index or pass index= to fhir_router()")
+    return index
+
+
+def limits_of(request: Request) -> Limits:
+    """The router's own limits, else `app.state.limits`, else the defaults."""
+    return getattr(request.state, _LIMITS, None) or getattr(request.app.state, "limits", None) or Limits()
