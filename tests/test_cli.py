@@ -227,7 +227,8 @@ def test_content_status_shows_fragments(runner: CliRunner) -> None:
     assert "ipg672-procedures" in result.stdout
     data = orjson.loads(run(runner, "content", "--json").stdout)
     assert {cs["url"]: cs["release"] for cs in data["codeSystems"]} == {OPCS4: "fragment", ICD10_UK: "fragment"}
-    assert data["replaced"] == [] and data["counts"]["ValueSet"] == 8
+    shipped = len(list(Path(__file__).resolve().parents[1].joinpath("valuesets").glob("ValueSet-*.json")))
+    assert data["replaced"] == [] and data["counts"]["ValueSet"] == shipped >= 8
 
 
 def test_import_trud_then_content_reports_complete(runner: CliRunner, trud_content: Path) -> None:
