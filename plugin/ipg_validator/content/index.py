@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from ..rules.ruleset import RuleSet
 from ..terminology.codesystem import CodeSystemIndex
 
 Resource = Mapping[str, Any]
@@ -22,6 +23,7 @@ class ContentIndex:
     rules: tuple[Resource, ...]  # guidance rule sets (*.rules.json)
     sources: tuple[str, ...]  # the folders and files loaded, in order
     replaced: tuple[str, ...] = ()  # fragments set aside because a complete release was loaded
+    rule_sets: tuple[RuleSet, ...] = ()  # the rules files, checked and typed
 
     def code_system(self, url: str, version: str | None = None) -> CodeSystemIndex | None:
         """The code system at `url` (a given version, or the newest)."""
@@ -38,7 +40,7 @@ class ContentIndex:
     def counts(self) -> dict[str, int]:
         """How many of each resource type are loaded (for /readyz and the CLI)."""
         counts = {kind: len(items) for kind, items in sorted(self.resources.items())}
-        counts["rules"] = sum(len(rule_set.get("rules", ())) for rule_set in self.rules)
+        counts["rules"] = sum(len(rule_set.rules) for rule_set in self.rule_sets)
         return counts
 
 

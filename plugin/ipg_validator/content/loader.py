@@ -7,6 +7,7 @@ server never starts on half its content.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from dataclasses import replace
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
@@ -15,6 +16,7 @@ import orjson
 from pydantic import ValidationError
 
 from ..fhir.models import model_class
+from ..rules.ruleset import RuleError, RuleSet, read_rule_set
 from ..terminology.codesystem import FRAGMENT_CONTENT, CodeSystemIndex, index_code_system
 from .index import ContentIndex
 from .paths import shipped_content
@@ -39,14 +41,19 @@ def load_content(folders: Iterable[Path | str] | None = None, *, include_shipped
     paths = [*(shipped_content() if include_shipped else []), *(Path(f) for f in folders or ())]
     resources: list[tuple[Path, dict[str, Any]]] = []
     rules: list[dict[str, Any]] = []
+    rule_sets: list[RuleSet] = []
     for folder in paths:
         for file in _content_files(folder):
             data = _read_json(file)
             if file.name.endswith(RULES_SUFFIX):
                 rules.append(_check_rules(file, data))
+                rule_sets.append(_rule_set(file, data))
             else:
                 resources.append((file, _check_resource(file, data)))
-    return _build(resources, rules, [str(p) for p in paths])
+    index = _build(resources, rules, [str(p) for p in paths])
+    for rule_set in rule_sets:
+        _check_rule_value_sets(index, rule_set)
+    return replace(index, rule_sets=tuple(rule_sets))
 
 
 def _content_files(folder: Path) -> list[Path]:
@@ -121,6 +128,20 @@ def _check_concepts(file: Path, concepts: Any, where: str) -> None:
                 raise ContentError(file, f"invalid CodeSystem: {here}.property.{m}: needs a code and a value")
         if "concept" in concept:
             _check_concepts(file, concept["concept"], f"{here}.concept")
+
+
+def _rule_set(file: Path, data: dict[str, Any]) -> RuleSet:
+    try:
+        return read_rule_set(data)
+    except (RuleError, KeyError) as exc:
+        raise ContentError(file, f"invalid rules file: {exc}") from None
+
+
+def _check_rule_value_sets(index: ContentIndex, rule_set: RuleSet) -> None:
+    """Every value set a rule names must be loaded, so a rule never silently matches nothing."""
+    for url in (rule_set.scope_value_set, *(u for r in rule_set.rules for u in r.value_sets)):
+        if index.value_set(url) is None:
+            raise ContentError(f"rules {rule_set.id}", f"names the value set {url}, which is not loaded")
 
 
 def _check_rules(file: Path, data: Any) -> dict[str, Any]:

@@ -1,0 +1,1 @@
+"""Validation of encounter Bundles (and single Procedures and Conditions) against a guidance."""

@@ -1,0 +1,171 @@
+"""Group a Bundle's Procedures and Conditions by encounter, in the order the rules read them."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..rules.ruleset import RuleSet
+from ..terminology.results import Issue
+from ..rules.engine import finding
+from .references import References, reference_text
+
+CODED = ("Procedure", "Condition")
+
+
+@dataclass
+class Entry:
+    """One entry with a resource: its position, its resource, and how messages name it."""
+
+    index: int
+    resource: Mapping[str, Any]
+    full_url: str | None
+
+    @property
+    def path(self) -> str:
+        return f"Bundle.entry[{self.index}].resource"
+
+    @property
+    def kind(self) -> str:
+        return str(self.resource.get("resourceType"))
+
+    @property
+    def label(self) -> str:
+        rid = self.resource.get("id")
+        return f"{self.kind}/{rid}" if isinstance(rid, str) else f"the {self.kind} at Bundle.entry[{self.index}]"
+
+
+@dataclass
+class Group:
+    """An encounter (or the whole Bundle, when it has no Encounter) and the coded resources in it."""
+
+    encounter: Entry | None
+    procedures: list[Entry] = field(default_factory=list)
+    conditions: list[Entry] = field(default_factory=list)
+
+    @property
+    def label(self) -> str:
+        return self.encounter.label if self.encounter else "the Bundle's procedures and conditions"
+
+    @property
+    def expression(self) -> str:
+        return self.encounter.path if self.encounter else "Bundle"
+
+
+@dataclass
+class Grouping:
+    """The groups to judge, the coded resources no group could take, and the findings of the grouping."""
+
+    groups: list[Group]
+    loose: list[Entry]
+    issues: list[Issue]
+
+
+def group_entries(entries: list[Entry], rules: RuleSet) -> Grouping:
+    """Attribute every Procedure and Condition to an encounter, reporting what had to be assumed."""
+    refs = References([(e.index, e.resource, e.full_url) for e in entries])
+    by_index = {e.index: e for e in entries}
+    encounters = [e for e in entries if e.kind == "Encounter"]
+    groups = {e.index: Group(e) for e in encounters}
+    issues: list[Issue] = []
+    listed = _listed_by_encounters(encounters, refs, by_index, issues, rules)
+    coded = [e for e in entries if e.kind in CODED]
+    loose: list[Entry] = []
+    implicit = Group(None) if not encounters and coded else None
+    for entry in coded:
+        target = _own_encounter(entry, refs, by_index, issues, rules)
+        if target is None:
+            target = listed.get(entry.index)
+        if target is None:
+            if implicit is not None:
+                _add(implicit, entry)
+                continue
+            if len(encounters) == 1:
+                target = encounters[0].index
+                issues.append(finding(rules, rules.of_kind("unattributed"), entry.path, resource=entry.label, encounter=encounters[0].label, resource_type=entry.kind))
+            else:
+                issues.append(finding(rules, rules.of_kind("ambiguous-encounter"), entry.path, resource=entry.label, count=len(encounters), resource_type=entry.kind))
+                loose.append(entry)
+                continue
+        group = groups[target]
+        _add(group, entry)
+        _check_subject(entry, group, refs, issues, rules)
+    if implicit is not None:
+        issues.append(finding(rules, rules.of_kind("no-encounter"), "Bundle", count=len(coded)))
+    for entry in [*encounters, *coded]:
+        _check_patient_reference(entry, refs, issues, rules)
+    return Grouping([*groups.values(), *([implicit] if implicit else [])], loose, issues)
+
+
+def _add(group: Group, entry: Entry) -> None:
+    (group.procedures if entry.kind == "Procedure" else group.conditions).append(entry)
+
+
+def _own_encounter(entry: Entry, refs: References, by_index: dict[int, Entry], issues: list[Issue], rules: RuleSet) -> int | None:
+    reference = entry.resource.get("encounter")
+    if reference is None:
+        return None
+    target = refs.resolve(reference)
+    if target is not None and by_index[target].kind == "Encounter":
+        return target
+    issues.append(finding(rules, rules.of_kind("unresolved-reference"), f"{entry.path}.encounter", reference=reference_text(reference) or str(reference), target_type="Encounter"))
+    return None
+
+
+def _listed_by_encounters(encounters: list[Entry], refs: References, by_index: dict[int, Entry], issues: list[Issue], rules: RuleSet) -> dict[int, int]:
+    """Coded resources that an Encounter lists in its `diagnosis`, mapped to that Encounter."""
+    listed: dict[int, int] = {}
+    for enc in encounters:
+        for n, diagnosis in enumerate(_list(enc.resource.get("diagnosis"))):
+            reference = diagnosis.get("condition") if isinstance(diagnosis, dict) else None
+            target = refs.resolve(reference)
+            if target is None or by_index[target].kind not in CODED:
+                issues.append(finding(rules, rules.of_kind("unresolved-reference"), f"{enc.path}.diagnosis[{n}].condition", reference=reference_text(reference) or "(none)", target_type="Condition or Procedure"))
+                continue
+            listed.setdefault(target, enc.index)
+    return listed
+
+
+def _check_subject(entry: Entry, group: Group, refs: References, issues: list[Issue], rules: RuleSet) -> None:
+    if group.encounter is None:
+        return
+    mine, theirs = entry.resource.get("subject"), group.encounter.resource.get("subject")
+    if reference_text(mine) is None or reference_text(theirs) is None:
+        return
+    a, b = refs.resolve(mine), refs.resolve(theirs)
+    same = a == b if a is not None and b is not None else reference_text(mine) == reference_text(theirs)
+    if not same:
+        issues.append(finding(rules, rules.of_kind("subject-mismatch"), f"{entry.path}.subject", resource=entry.label, subject=reference_text(mine), encounter=group.label, encounter_subject=reference_text(theirs)))
+
+
+def _check_patient_reference(entry: Entry, refs: References, issues: list[Issue], rules: RuleSet) -> None:
+    subject = entry.resource.get("subject")
+    text = reference_text(subject)
+    if text is not None and not text.startswith("#") and refs.resolve(subject) is None and not _external(text):
+        issues.append(finding(rules, rules.of_kind("unresolved-reference"), f"{entry.path}.subject", reference=text, target_type="Patient"))
+
+
+def _external(reference: str) -> bool:
+    """An absolute URL that is not a urn: it names a resource on a server, which need not be in the Bundle."""
+    return "://" in reference
+
+
+def _list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []
+
+
+def rank_order(group: Group) -> tuple[list[Entry], list[Entry]]:
+    """Procedures and Conditions in the Encounter's `diagnosis` rank order, the unranked after in entry order."""
+    ranks: dict[int, tuple[int, int]] = {}
+    if group.encounter is not None:
+        refs = References([(e.index, e.resource, e.full_url) for e in (*group.procedures, *group.conditions)])
+        for n, diagnosis in enumerate(_list(group.encounter.resource.get("diagnosis"))):
+            if not isinstance(diagnosis, dict):
+                continue
+            target = refs.resolve(diagnosis.get("condition"))
+            rank = diagnosis.get("rank")
+            if target is not None and isinstance(rank, int) and not isinstance(rank, bool):
+                ranks.setdefault(target, (rank, n))
+    key = lambda e: (0, *ranks[e.index]) if e.index in ranks else (1, e.index, 0)  # noqa: E731
+    return sorted(group.procedures, key=key), sorted(group.conditions, key=key)

@@ -1,0 +1,90 @@
+"""FHIR structure of a Bundle, entry by entry, with the fhir.resources R4B models.
+
+Each entry's resource is checked with its own model so that one unknown resourceType or
+broken resource is one issue at its place, not a failure of the whole Bundle.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from pydantic import ValidationError
+
+from ..fhir.models import model_class
+from ..terminology.results import ERROR, Issue
+
+MAX_ISSUES_PER_RESOURCE = 20
+# Required bindings the models do not enforce (they check a code's shape, not its value set).
+REQUIRED_CODES: dict[str, dict[str, frozenset[str]]] = {
+    "Bundle": {"type": frozenset({"document", "message", "transaction", "transaction-response", "batch", "batch-response", "history", "searchset", "collection"})},
+    "Procedure": {"status": frozenset({"preparation", "in-progress", "not-done", "on-hold", "stopped", "completed", "entered-in-error", "unknown"})},
+    "Encounter": {"status": frozenset({"planned", "arrived", "triaged", "in-progress", "onleave", "finished", "cancelled", "entered-in-error", "unknown"})},
+}
+
+
+def structure_issues(resource: Mapping[str, Any], path: str) -> list[Issue]:
+    """Problems of one resource's structure, each with a FHIRPath expression under `path`."""
+    kind = resource.get("resourceType")
+    if not isinstance(kind, str):
+        return [_issue("required", f"{path}.resourceType", "The resource has no resourceType: say what it is (e.g. \"Procedure\")")]
+    cls = model_class(kind)
+    if cls is None:
+        return [_issue("not-supported", f"{path}.resourceType", f"Unknown resourceType '{kind}': FHIR R4 has no such resource")]
+    body = {k: v for k, v in resource.items() if k != "entry"} if kind == "Bundle" else resource
+    issues = _model_issues(cls, body, path)
+    for element, allowed in REQUIRED_CODES.get(kind, {}).items():
+        value = resource.get(element)
+        if isinstance(value, str) and value not in allowed:
+            issues.append(_issue("code-invalid", f"{path}.{element}", f"'{value}' is not a valid {kind}.{element}: use one of {', '.join(sorted(allowed))}"))
+    return issues
+
+
+def bundle_issues(bundle: Mapping[str, Any]) -> list[Issue]:
+    """The Bundle's own elements, then each entry and its resource."""
+    issues = structure_issues(bundle, "Bundle")
+    entries = bundle.get("entry", [])
+    if not isinstance(entries, list):
+        return issues + [_issue("structure", "Bundle.entry", "Bundle.entry must be an array of entries")]
+    for n, entry in enumerate(entries):
+        where = f"Bundle.entry[{n}]"
+        if not isinstance(entry, dict):
+            issues.append(_issue("structure", where, "Each Bundle.entry must be an object"))
+            continue
+        if not isinstance(entry.get("fullUrl", ""), str):
+            issues.append(_issue("structure", f"{where}.fullUrl", "fullUrl must be a string (a URL or urn:uuid:...)"))
+        resource = entry.get("resource")
+        if resource is None:
+            continue
+        if not isinstance(resource, dict):
+            issues.append(_issue("structure", f"{where}.resource", "The entry's resource must be a JSON object"))
+        else:
+            issues += structure_issues(resource, f"{where}.resource")
+    return issues
+
+
+def _model_issues(cls: Any, body: Mapping[str, Any], path: str) -> list[Issue]:
+    try:
+        cls.model_validate(body)
+    except ValidationError as exc:
+        return [_from_error(err, path) for err in exc.errors()[:MAX_ISSUES_PER_RESOURCE]]
+    except (ValueError, TypeError, KeyError) as exc:  # contained resources of unknown type, odd shapes
+        return [_issue("structure", path, f"The resource cannot be read: {exc}")]
+    return []
+
+
+def _from_error(err: Mapping[str, Any], path: str) -> Issue:
+    where = path + "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in err.get("loc", ()))
+    kind = str(err.get("type", ""))
+    message = str(err.get("msg", "invalid"))
+    if kind == "extra_forbidden":
+        return _issue("structure", where, f"Unknown element '{where.rsplit('.', 1)[-1]}': FHIR R4 does not define it here")
+    if "missing" in kind:
+        return _issue("required", where, f"{where.rsplit('.', 1)[-1]} is required here: {message}")
+    value = err.get("input")
+    shown = f" (got {value!r})" if isinstance(value, (str, int, float, bool)) or value is None else ""
+    return _issue("value" if "json_invalid" not in kind else "structure", where, f"{message}{shown}")
+
+
+def _issue(code: str, expression: str, text: str) -> Issue:
+    return Issue(ERROR, code, "invalid-data", text, (expression,), "STRUCTURE")

@@ -1,0 +1,177 @@
+"""validate_bundle: an encounter Bundle in, an OperationOutcome a coder can act on out.
+
+Structure (R4B models), then every coding against its code system, then each encounter
+against the guidance rules. Nothing is dropped: every coded resource is judged in an
+encounter or reported as unattributable.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from functools import lru_cache
+from typing import Any
+
+import orjson
+
+from ..content.index import ContentIndex
+from ..content.loader import load_content
+from ..fhir.outcome import operation_outcome
+from ..rules.case import CodedItem, EncounterCase
+from ..rules.engine import evaluate, finding, in_scope
+from ..rules.ruleset import RuleSet
+from ..terminology.compose import Compose, ComposeError, Membership
+from ..terminology.expand import expand
+from ..terminology.results import Issue
+from ..terminology.sources import SourceChain
+from .codings import coded_items
+from .grouping import Entry, Group, group_entries, rank_order
+from .structure import bundle_issues, structure_issues
+
+Resource = Mapping[str, Any]
+
+
+@lru_cache(maxsize=1)
+def default_index() -> ContentIndex:
+    """The shipped content, loaded once for callers that bring no index."""
+    return load_content()
+
+
+def validate_bundle(data: bytes | str | Resource, index: ContentIndex | None = None, *, profile: str | None = None, structure: bool = True) -> dict[str, Any]:
+    """Validate an encounter Bundle (JSON bytes or parsed) and answer with an OperationOutcome."""
+    return operation_outcome(bundle_findings(data, index or default_index(), profile=profile, structure=structure))
+
+
+def bundle_findings(data: bytes | str | Resource, index: ContentIndex, *, profile: str | None = None, structure: bool = True) -> list[Issue]:
+    """Every finding on a Bundle, unsorted."""
+    bundle = _parsed(data)
+    if isinstance(bundle, Issue):
+        return [bundle]
+    if not isinstance(bundle, dict) or bundle.get("resourceType") != "Bundle":
+        kind = bundle.get("resourceType") if isinstance(bundle, dict) else type(bundle).__name__
+        return [Issue("error", "structure", "invalid-data", f"Expected a Bundle, got {kind!r}: send the encounter as a Bundle (or use Procedure/$validate or Condition/$validate)", ("Bundle",), "NOT_A_BUNDLE")]
+    issues = bundle_issues(bundle) if structure else []
+    entries = _entries(bundle)
+    judge = _Judge(index, _profiles(bundle, profile))
+    for rules in index.rule_sets:
+        issues += judge.bundle(entries, rules)
+    if not index.rule_sets:
+        issues += judge.codings_only(entries)
+    return issues
+
+
+def resource_findings(resource: Resource, index: ContentIndex, kind: str) -> list[Issue]:
+    """A single Procedure or Condition: its structure and codes, and whether they are in the guidance's sets."""
+    if not isinstance(resource, dict) or resource.get("resourceType") != kind:
+        got = resource.get("resourceType") if isinstance(resource, dict) else type(resource).__name__
+        return [Issue("error", "structure", "invalid-data", f"Expected a {kind}, got {got!r}", (kind,), "WRONG_RESOURCE_TYPE")]
+    issues = structure_issues(resource, kind)
+    judge = _Judge(index, set())
+    items, coding_issues = coded_items(judge.sources, resource, kind)
+    issues += coding_issues
+    target = "procedures" if kind == "Procedure" else "diagnoses"
+    for rules in index.rule_sets:
+        outside = [r for r in rules.guidance_rules if r.kind == "each-outside" and r.target == target]
+        sets = [r.value_sets[0] for r in rules.guidance_rules if r.target == target and r.kind == "each-outside"]
+        for rule in outside:
+            issues += [finding(rules, rule, i.expression, code=i.code, display=i.display or "", system_name=i.system_name) for i in items if i.usable and not any(judge.member(u, i) for u in sets)]
+    return issues
+
+
+class _Judge:
+    """Holds what one validation shares: the source chain and memoised value-set membership."""
+
+    def __init__(self, index: ContentIndex, profiles: set[str]) -> None:
+        self.index = index
+        self.sources = SourceChain([index])
+        self.profiles = profiles
+        self._member: dict[tuple[str, str | None, str], bool] = {}
+        self._codes: dict[str, list[tuple[str, str | None]]] = {}
+
+    def member(self, url: str, item: CodedItem) -> bool:
+        key = (url, item.system, item.code)
+        if key not in self._member:
+            vs = self.index.value_set(url)
+            try:
+                found = Compose(self.sources).member(vs, item.system or "", item.code) if vs else Membership.OUT
+            except ComposeError:
+                found = Membership.OUT
+            self._member[key] = found is not Membership.OUT
+        return self._member[key]
+
+    def members(self, url: str) -> list[tuple[str, str | None]]:
+        if url not in self._codes:
+            vs = self.index.value_set(url)
+            self._codes[url] = [(i.code, i.display) for i in expand(self.sources, vs).items] if vs else []
+        return self._codes[url]
+
+    def codings_only(self, entries: list[Entry]) -> list[Issue]:
+        return [i for e in entries if e.kind in ("Procedure", "Condition") for i in coded_items(self.sources, e.resource, e.path)[1]]
+
+    def bundle(self, entries: list[Entry], rules: RuleSet) -> list[Issue]:
+        grouping = group_entries(entries, rules)
+        issues = list(grouping.issues)
+        coded: dict[int, list[CodedItem]] = {}
+        for entry in [e for e in entries if e.kind in ("Procedure", "Condition")]:
+            items, found = coded_items(self.sources, entry.resource, entry.path)
+            coded[entry.index] = items
+            issues += found
+            if not items:
+                issues.append(finding(rules, rules.of_kind("uncoded"), entry.path, resource=entry.label, guidance=rules.title, system_name=_system_for(entry.kind)))
+        for group in grouping.groups:
+            issues += self.encounter(group, coded, rules, issues)
+        return issues
+
+    def encounter(self, group: Group, coded: dict[int, list[CodedItem]], rules: RuleSet, so_far: list[Issue]) -> list[Issue]:
+        procedures, conditions = rank_order(group)
+        case = EncounterCase(
+            label=group.label, expression=group.expression,
+            procedures=tuple(i for e in procedures for i in coded[e.index]),
+            diagnoses=tuple(i for e in conditions for i in coded[e.index]),
+            procedure_groups=tuple((f"{e.path}.code", e.label, tuple(coded[e.index])) for e in procedures),
+            has_encounter=group.encounter is not None,
+            forced=rules.profile is not None and rules.profile in self.profiles,
+        )
+        applies = in_scope(rules, case, self.member)
+        found = evaluate(rules, case, self.member, self.members) if applies else [finding(rules, rules.of_kind("out-of-scope"), group.expression, encounter=group.label)]
+        places = (group.expression, *(e.path for e in (*procedures, *conditions)))
+        errors = sum(1 for i in (*so_far, *found) if i.is_error and i.expression and i.expression[0].startswith(places))
+        verdict = ("not checked against the IPG672 rules" if not applies
+                   else "coded as IPG672 recommends" if not errors else f"not coded as IPG672 recommends: {errors} error{'s' if errors != 1 else ''}")
+        summary = finding(rules, rules.of_kind("summary"), group.expression, encounter=group.label,
+                          procedures=_codes(case.procedures), diagnoses=_codes(case.diagnoses), verdict=verdict)
+        return [*found, summary]
+
+
+def _codes(items: tuple[CodedItem, ...]) -> str:
+    return " ".join(i.code for i in items) or "(none)"
+
+
+def _system_for(kind: str) -> str:
+    return "OPCS-4" if kind == "Procedure" else "ICD-10"
+
+
+def _parsed(data: bytes | str | Resource) -> Any:
+    if isinstance(data, (bytes, str)):
+        try:
+            return orjson.loads(data)
+        except orjson.JSONDecodeError as exc:
+            return Issue("error", "structure", "invalid-data", f"The input is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}", (), "NOT_JSON")
+    return data
+
+
+def _entries(bundle: Resource) -> list[Entry]:
+    entries = bundle.get("entry")
+    if not isinstance(entries, list):
+        return []
+    return [
+        Entry(n, e["resource"], e.get("fullUrl") if isinstance(e.get("fullUrl"), str) else None)
+        for n, e in enumerate(entries)
+        if isinstance(e, dict) and isinstance(e.get("resource"), dict) and isinstance(e["resource"].get("resourceType"), str)
+    ]
+
+
+def _profiles(bundle: Resource, profile: str | None) -> set[str]:
+    meta = bundle.get("meta")
+    claimed = meta.get("profile") if isinstance(meta, dict) else None
+    names = {p.split("|")[0] for p in (claimed if isinstance(claimed, list) else []) if isinstance(p, str)}
+    return names | ({profile.split("|")[0]} if profile else set())

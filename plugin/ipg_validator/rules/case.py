@@ -1,0 +1,38 @@
+"""The encounter as the rules see it: its procedure and diagnosis codes in order, and where each came from."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True, slots=True)
+class CodedItem:
+    """One coding of a Procedure or Condition, normalised; `usable` is False when it names no system."""
+
+    system: str | None
+    code: str
+    display: str | None
+    expression: str  # the coding: Bundle.entry[i].resource.code.coding[j]
+    resource: str  # the resource: Bundle.entry[i].resource
+    system_name: str
+    usable: bool = True
+
+    @property
+    def label(self) -> str:
+        return f"{self.code} {self.display}" if self.display else self.code
+
+
+@dataclass(frozen=True)
+class EncounterCase:
+    """One encounter to judge: the ordered codes, the places to point at, and whether the rules apply."""
+
+    label: str  # how messages name it: "Encounter/enc-1"
+    expression: str  # the Encounter resource, or "Bundle" when the Bundle has none
+    procedures: tuple[CodedItem, ...] = ()
+    diagnoses: tuple[CodedItem, ...] = ()
+    procedure_groups: tuple[tuple[str, str, tuple[CodedItem, ...]], ...] = field(default=())  # (Procedure.code path, label, codings)
+    has_encounter: bool = True
+    forced: bool = False  # the caller named the guidance's profile
+
+    def items(self, target: str) -> tuple[CodedItem, ...]:
+        return self.procedures if target == "procedures" else self.diagnoses

@@ -1,0 +1,123 @@
+"""Evaluate a guidance rule set on one encounter: pure, given a membership test over the value sets."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from ..terminology.results import Issue
+from .case import CodedItem, EncounterCase
+from .ruleset import Rule, RuleSet
+
+# Whether a coding is in a value set (a code absent from a fragment counts as in: it may be).
+MemberTest = Callable[[str, CodedItem], bool]
+# The codes of a value set, as (code, display), for messages naming what is missing.
+Members = Callable[[str], list[tuple[str, str | None]]]
+
+
+def in_scope(rules: RuleSet, case: EncounterCase, member: MemberTest) -> bool:
+    """Whether the guidance applies: a code of the scope value set is present, or the caller asked for it."""
+    return case.forced or any(member(rules.scope_value_set, item) for item in case.items(rules.scope_target) if item.usable)
+
+
+def evaluate(rules: RuleSet, case: EncounterCase, member: MemberTest, members: Members) -> list[Issue]:
+    """Every finding of the guidance rules on this encounter."""
+    issues: list[Issue] = []
+    for rule in rules.guidance_rules:
+        issues += _CHECKS[rule.kind](rules, rule, case, member, members)
+    return issues
+
+
+def finding(rules: RuleSet, rule: Rule, expression: str, **values: object) -> Issue:
+    """An issue of `rule`, coded with its id in the rule set's code system."""
+    return Issue(rule.severity, rule.code, rule.id, rule.text(**values), (expression,), None, rules.rule_system)
+
+
+def _usable(case: EncounterCase, rule: Rule) -> list[CodedItem]:
+    return [i for i in case.items(rule.target or "procedures") if i.usable]
+
+
+def _anchor(rules: RuleSet, case: EncounterCase, rule: Rule, member: MemberTest) -> str:
+    """Where a missing code is reported: the scope procedure for procedure rules, else the Encounter."""
+    trigger = next((i.resource for i in case.procedures if i.usable and member(rules.scope_value_set, i)), None)
+    if rule.target == "diagnoses" and case.has_encounter:
+        return case.expression
+    return trigger or case.expression
+
+
+def _require_each(rules: RuleSet, rule: Rule, case: EncounterCase, member: MemberTest, members: Members) -> list[Issue]:
+    items = _usable(case, rule)
+    out = []
+    for code, display in members(rule.value_sets[0]):
+        if not any(i.code == code and member(rule.value_sets[0], i) for i in items):
+            out.append(finding(rules, rule, _anchor(rules, case, rule, member), code=code, display=display or "", encounter=case.label))
+    return out
+
+
+def _require_any(rules: RuleSet, rule: Rule, case: EncounterCase, member: MemberTest, members: Members) -> list[Issue]:
+    if any(member(rule.value_sets[0], i) for i in _usable(case, rule)):
+        return []
+    return [finding(rules, rule, _anchor(rules, case, rule, member), encounter=case.label)]
+
+
+def _first_not_in(rules: RuleSet, rule: Rule, case: EncounterCase, member: MemberTest, members: Members) -> list[Issue]:
+    items = _usable(case, rule)
+    if items and member(rule.value_sets[0], items[0]):
+        first = items[0]
+        return [finding(rules, rule, first.expression, code=first.code, display=first.display or "", system_name=first.system_name, encounter=case.label)]
+    return []
+
+
+def _first_in(rules: RuleSet, rule: Rule, case: EncounterCase, member: MemberTest, members: Members) -> list[Issue]:
+    items = _usable(case, rule)
+    if not items or member(rule.value_sets[0], items[0]):
+        return []
+    found = next(((n, i) for n, i in enumerate(items, 1) if member(rule.value_sets[0], i)), None)
+    if found is None:
+        return []
+    position, item = found
+    return [finding(rules, rule, item.expression, code=item.code, display=item.display or "", position=position, first=items[0].label, encounter=case.label)]
+
+
+def _not_together(rules: RuleSet, rule: Rule, case: EncounterCase, member: MemberTest, members: Members) -> list[Issue]:
+    items = _usable(case, rule)
+    first = [i for i in items if member(rule.value_sets[0], i)]
+    second = [i for i in items if member(rule.value_sets[1], i)]
+    if not first:
+        return []
+    return [finding(rules, rule, i.expression, code=i.code, display=i.display or "", other=first[0].label, encounter=case.label) for i in second]
+
+
+def _at_most_one(rules: RuleSet, rule: Rule, case: EncounterCase, member: MemberTest, members: Members) -> list[Issue]:
+    found: dict[str, CodedItem] = {}
+    for item in _usable(case, rule):
+        if member(rule.value_sets[0], item):
+            found.setdefault(item.code, item)
+    if len(found) < 2:
+        return []
+    codes = ", ".join(i.label for i in found.values())
+    return [finding(rules, rule, i.expression, code=i.code, codes=codes, encounter=case.label) for i in list(found.values())[1:]]
+
+
+def _each_outside(rules: RuleSet, rule: Rule, case: EncounterCase, member: MemberTest, members: Members) -> list[Issue]:
+    return [
+        finding(rules, rule, i.expression, code=i.code, display=i.display or "", system_name=i.system_name, encounter=case.label)
+        for i in _usable(case, rule) if not member(rule.value_sets[0], i)
+    ]
+
+
+def _single_coding(rules: RuleSet, rule: Rule, case: EncounterCase, member: MemberTest, members: Members) -> list[Issue]:
+    out = []
+    for path, label, codings in case.procedure_groups:
+        by_system: dict[str | None, list[CodedItem]] = {}
+        for item in codings:
+            by_system.setdefault(item.system, []).append(item)
+        for system, same in by_system.items():
+            if system and len(same) > 1:
+                out.append(finding(rules, rule, path, resource=label, count=len(same), codes=", ".join(i.code for i in same), system_name=same[0].system_name))
+    return out
+
+
+_CHECKS = {
+    "require-each": _require_each, "require-any": _require_any, "first-not-in": _first_not_in, "first-in": _first_in,
+    "not-together": _not_together, "at-most-one": _at_most_one, "each-outside": _each_outside, "single-coding": _single_coding,
+}
