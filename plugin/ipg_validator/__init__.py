@@ -7,6 +7,7 @@
     True
 """
 
+from .bundle.validate import validate_bundle
 from .content.loader import ContentError, load_content
 from .terminology.api import Terminology
 from .terminology.results import Coding, Expansion, Issue, LookupResult, ValidationResult
@@ -20,4 +21,5 @@ __all__ = [
     "Terminology",
     "ValidationResult",
     "load_content",
+    "validate_bundle",
 ]
