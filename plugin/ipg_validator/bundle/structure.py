@@ -32,7 +32,7 @@ def structure_issues(resource: Mapping[str, Any], path: str) -> list[Issue]:
     if cls is None:
         return [_issue("not-supported", f"{path}.resourceType", f"Unknown resourceType '{kind}': FHIR R4 has no such resource")]
     body = {k: v for k, v in resource.items() if k != "entry"} if kind == "Bundle" else resource
-    issues = _model_issues(cls, body, path)
+    issues = _model_issues(cls, body, path, kind)
     for element, allowed in REQUIRED_CODES.get(kind, {}).items():
         value = resource.get(element)
         if isinstance(value, str) and value not in allowed:
@@ -63,14 +63,26 @@ def bundle_issues(bundle: Mapping[str, Any]) -> list[Issue]:
     return issues
 
 
-def _model_issues(cls: Any, body: Mapping[str, Any], path: str) -> list[Issue]:
+def _model_issues(cls: Any, body: Mapping[str, Any], path: str, kind: str) -> list[Issue]:
     try:
         cls.model_validate(body)
     except ValidationError as exc:
-        return [_from_error(err, path) for err in exc.errors()[:MAX_ISSUES_PER_RESOURCE]]
+        errors = [err for err in exc.errors() if not _spaced_code(kind, err)]
+        return [_from_error(err, path) for err in errors[:MAX_ISSUES_PER_RESOURCE]]
     except (ValueError, TypeError, KeyError) as exc:  # contained resources of unknown type, odd shapes
         return [_issue("structure", path, f"The resource cannot be read: {exc}")]
     return []
+
+
+def _spaced_code(kind: str, err: Mapping[str, Any]) -> bool:
+    """A Procedure/Condition code with white space (' Y53.4 '): NHS feeds send it, and the terminology
+    check reads it and reports it with the fix, so it is not also a structural error."""
+    loc = tuple(err.get("loc", ()))
+    value = err.get("input")
+    return (
+        kind in ("Procedure", "Condition") and len(loc) == 4 and loc[:2] == ("code", "coding") and loc[3] == "code"
+        and err.get("type") == "string_pattern_mismatch" and isinstance(value, str) and bool(value.strip())
+    )
 
 
 def _from_error(err: Mapping[str, Any], path: str) -> Issue:
