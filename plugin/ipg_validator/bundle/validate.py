@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from functools import lru_cache
 from typing import Any
+from weakref import WeakKeyDictionary
 
 import orjson
 
@@ -77,15 +78,33 @@ def resource_findings(resource: Resource, index: ContentIndex, kind: str) -> lis
     return issues
 
 
+class _Memo:
+    """Membership and expansions derived from one immutable index, kept while the index lives."""
+
+    LIMIT = 50_000  # answers kept; past it the memo starts again, so hostile input cannot grow it
+
+    def __init__(self) -> None:
+        self.member: dict[tuple[str, str | None, str], bool] = {}
+        self.codes: dict[str, list[tuple[str, str | None]]] = {}
+
+
+_MEMOS: WeakKeyDictionary[ContentIndex, _Memo] = WeakKeyDictionary()
+
+
 class _Judge:
-    """Holds what one validation shares: the source chain and memoised value-set membership."""
+    """Holds what validations over one index share: the source chain and memoised value-set answers."""
 
     def __init__(self, index: ContentIndex, profiles: set[str]) -> None:
         self.index = index
         self.sources = SourceChain([index])
         self.profiles = profiles
-        self._member: dict[tuple[str, str | None, str], bool] = {}
-        self._codes: dict[str, list[tuple[str, str | None]]] = {}
+        memo = _MEMOS.get(index)
+        if memo is None:
+            memo = _MEMOS.setdefault(index, _Memo())
+        if len(memo.member) > _Memo.LIMIT:
+            memo.member.clear()
+        self._member = memo.member
+        self._codes = memo.codes
 
     def member(self, url: str, item: CodedItem) -> bool:
         key = (url, item.system, item.code)

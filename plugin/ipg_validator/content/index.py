@@ -12,7 +12,7 @@ from ..terminology.codesystem import CodeSystemIndex
 Resource = Mapping[str, Any]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class ContentIndex:
     """Everything loaded at start, keyed for the engines; never changed afterwards."""
 
