@@ -238,8 +238,13 @@ def test_issue_anchors_follow_the_conventions(name: str) -> None:
         elif code == "ipg672-one-code-per-procedure":
             assert expression.endswith(".resource.code") and len(target["coding"]) > 1, issue
         elif code == "ipg672-companion-required" or code == "ipg672-brachytherapy-optional":
+            if target["resourceType"] == "Encounter":  # no J12.3 to point at: the profile forced the rules
+                assert _claims_profile(bundle), issue
+                continue
             assert target["resourceType"] == "Procedure", issue
             assert any(_plain(c.get("code", "")) == "J123" for c in target["code"]["coding"]), issue
+        elif code == "ipg672-sirt-required":
+            assert target["resourceType"] == "Encounter" and _claims_profile(bundle), issue
         elif code in {"ipg672-secondary-required", "ipg672-primary-required"}:
             assert target["resourceType"] in {"Encounter", "Procedure"}, issue
         elif code in {"ipg672-out-of-scope", "ipg672-summary"}:
@@ -255,6 +260,10 @@ def test_issue_anchors_follow_the_conventions(name: str) -> None:
         elif code == "ipg672-no-encounter":
             assert expression == "Bundle", issue
             assert not any(e["resource"]["resourceType"] == "Encounter" for e in bundle["entry"])
+
+
+def _claims_profile(bundle: dict[str, Any]) -> bool:
+    return "https://ipg-validator.org/fhir/StructureDefinition/ipg672-encounter-bundle" in bundle.get("meta", {}).get("profile", [])
 
 
 def _plain(code: str) -> str:

@@ -36,6 +36,7 @@ ICD10_ALIASES = ("http://hl7.org/fhir/sid/icd-10",)
 
 # Which role ValueSet each encounter-bundle invariant's literal codes come from.
 BUNDLE_KEYS = {
+    "ipg672-sirt-required": ("ipg672-sirt-required", "error"),
     "ipg672-companion-x65-3": ("ipg672-companion-required", "error"),
     "ipg672-companion-y36-4": ("ipg672-companion-required", "error"),
     "ipg672-companion-y53-4": ("ipg672-companion-required", "error"),
@@ -347,10 +348,11 @@ def V(bundle: dict[str, Any], expected: set[str], id_: str | None = None) -> Any
         *[V(sirt_bundle(icd=alias), set(), f"icd-alias-{n}") for n, alias in enumerate(ICD10_ALIASES)],
         # a code means nothing without its system: OPCS-4 and ICD-10 codes collide
         V(sirt_bundle(icd=OPCS4), {"ipg672-secondary-c78-7", "ipg672-primary"}),
-        V(sirt_bundle(opcs=ICD10_UK), set()),  # no OPCS-4 J12.3: the companion and order checks do not fire
-        V(sirt_bundle(opcs="http://snomed.info/sct"), set()),
-        # without J12.3 only the diagnosis invariants bind
-        V(sirt_bundle(procedures=("X65.3",), diagnoses=()), {"ipg672-secondary-c78-7", "ipg672-primary"}),
+        # no OPCS-4 J12.3: a Bundle claiming the profile must have one; the companion and order checks do not fire
+        V(sirt_bundle(opcs=ICD10_UK), {"ipg672-sirt-required"}),
+        V(sirt_bundle(opcs="http://snomed.info/sct"), {"ipg672-sirt-required"}),
+        # without J12.3 the diagnosis invariants and the J12.3 requirement bind
+        V(sirt_bundle(procedures=("X65.3",), diagnoses=()), {"ipg672-sirt-required", "ipg672-secondary-c78-7", "ipg672-primary"}),
     ],
 )
 def test_variant_fails_exactly(bundle: dict[str, Any], expected: set[str]) -> None:
@@ -375,7 +377,7 @@ def test_codings_without_code_or_system_are_ignored() -> None:
 
 
 def test_empty_bundle() -> None:
-    assert failing({"resourceType": "Bundle", "type": "collection"}) == {"ipg672-secondary-c78-7", "ipg672-primary"}
+    assert failing({"resourceType": "Bundle", "type": "collection"}) == {"ipg672-sirt-required", "ipg672-secondary-c78-7", "ipg672-primary"}
 
 
 def _resource_constraint(id_: str, key: str) -> dict[str, Any]:
@@ -465,6 +467,7 @@ def test_companion_invariants_match_companion_value_set() -> None:
         ("ipg672-primary", ("ipg672-primary",)),
         ("ipg672-primary-contradiction", ("ipg672-primary-eradicated", "ipg672-primary-present")),
         ("ipg672-sirt-first", ("ipg672-sirt-procedure",)),
+        ("ipg672-sirt-required", ("ipg672-sirt-procedure",)),
         ("ipg672-secondary-first", ("ipg672-secondary",)),
     ],
 )

@@ -277,5 +277,7 @@ def serve(
     uvicorn.run(create_app(index=index), host=host, port=port, log_level=log_level)
 
 
+from . import cli_validate  # noqa: E402,F401  (registers the `validate` command on `app`)
+
 if __name__ == "__main__":  # pragma: no cover
     app()

@@ -11,8 +11,8 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from ..fhir.models import model_class
-from ..terminology.results import ERROR, Issue
+from ..fhir.models import R4_ONLY, model_class, required_elements, unknown_type_text
+from ..terminology.results import ERROR, WARNING, Issue
 
 MAX_ISSUES_PER_RESOURCE = 20
 # Required bindings the models do not enforce (they check a code's shape, not its value set).
@@ -30,7 +30,8 @@ def structure_issues(resource: Mapping[str, Any], path: str) -> list[Issue]:
         return [_issue("required", f"{path}.resourceType", "The resource has no resourceType: say what it is (e.g. \"Procedure\")")]
     cls = model_class(kind)
     if cls is None:
-        return [_issue("not-supported", f"{path}.resourceType", f"Unknown resourceType '{kind}': FHIR R4 has no such resource")]
+        issue = _issue("not-supported", f"{path}.resourceType", unknown_type_text(kind))
+        return [Issue(WARNING, issue.code, issue.tx_code, issue.text, issue.expression, issue.message_id) if kind in R4_ONLY else issue]
     body = {k: v for k, v in resource.items() if k != "entry"} if kind == "Bundle" else resource
     issues = _model_issues(cls, body, path, kind)
     for element, allowed in REQUIRED_CODES.get(kind, {}).items():
@@ -68,7 +69,13 @@ def _model_issues(cls: Any, body: Mapping[str, Any], path: str, kind: str) -> li
         cls.model_validate(body)
     except ValidationError as exc:
         errors = [err for err in exc.errors() if not _spaced_code(kind, err)]
-        return [_from_error(err, path) for err in errors[:MAX_ISSUES_PER_RESOURCE]]
+        issues = [_from_error(err, path) for err in errors[:MAX_ISSUES_PER_RESOURCE]]
+        reported = {i.expression[0] for i in issues}
+        for name in required_elements(kind):  # checked by the models only once all else passes
+            where = f"{path}.{name}"
+            if name not in body and f"_{name}" not in body and where not in reported:
+                issues.append(_issue("required", where, f"{name} is required here: Value for the field '{name}' is required."))
+        return issues
     except (ValueError, TypeError, KeyError) as exc:  # contained resources of unknown type, odd shapes
         return [_issue("structure", path, f"The resource cannot be read: {exc}")]
     return []

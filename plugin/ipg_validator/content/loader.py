@@ -133,7 +133,7 @@ def _check_concepts(file: Path, concepts: Any, where: str) -> None:
 def _rule_set(file: Path, data: dict[str, Any]) -> RuleSet:
     try:
         return read_rule_set(data)
-    except (RuleError, KeyError) as exc:
+    except RuleError as exc:
         raise ContentError(file, f"invalid rules file: {exc}") from None
 
 

@@ -24,6 +24,7 @@ OPERATIONS = {
     "CodeSystem": ("validate-code", "lookup"),
     "ValueSet": ("validate-code", "expand"),
 }
+VALIDATED = ("Bundle", "Procedure", "Condition")  # Resource/$validate against the guidance
 SEARCH_PARAMS = (("url", "uri"), ("version", "token"), ("name", "string"), ("_id", "token"))
 EXPANSION_PARAMS = {
     "filter": "Text filter: every word must start a word of the display, or the text must start the code",
@@ -73,7 +74,9 @@ def capability_statement(index: ContentIndex, base_url: str | None = None) -> di
         "implementation": _implementation(index, base_url),
         "fhirVersion": FHIR_VERSION,
         "format": FORMATS,
-        "rest": [{"mode": "server", "resource": [_resource(kind) for kind in RESOURCE_TYPES]}],
+        "rest": [{"mode": "server", "resource": [
+            *(_resource(kind) for kind in RESOURCE_TYPES), *(_validated(kind, index) for kind in VALIDATED)
+        ]}],
     }
 
 
@@ -124,6 +127,15 @@ def _resource(kind: str) -> dict[str, Any]:
     operations = OPERATIONS.get(kind, ())
     if operations:
         out["operation"] = [{"name": op, "definition": f"{OPERATION_DEFINITION}{kind}-{op}"} for op in operations]
+    return out
+
+
+def _validated(kind: str, index: ContentIndex) -> dict[str, Any]:
+    profiles = [sd["url"] for sd in index.resources.get("StructureDefinition", ()) if sd.get("type") == kind]
+    out: dict[str, Any] = {"type": kind}
+    if profiles:
+        out["supportedProfile"] = profiles
+    out["operation"] = [{"name": "validate", "definition": f"{OPERATION_DEFINITION}Resource-validate"}]
     return out
 
 

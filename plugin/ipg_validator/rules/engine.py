@@ -110,7 +110,8 @@ def _single_coding(rules: RuleSet, rule: Rule, case: EncounterCase, member: Memb
     for path, label, codings in case.procedure_groups:
         by_system: dict[str | None, list[CodedItem]] = {}
         for item in codings:
-            by_system.setdefault(item.system, []).append(item)
+            if item.usable:
+                by_system.setdefault(item.system, []).append(item)
         for system, same in by_system.items():
             if system and len(same) > 1:
                 out.append(finding(rules, rule, path, resource=label, count=len(same), codes=", ".join(i.code for i in same), system_name=same[0].system_name))

@@ -6,7 +6,7 @@ the kinds are the vocabulary the engine understands.
 
 from __future__ import annotations
 
-import string
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -18,6 +18,14 @@ BUNDLE_KINDS = frozenset({
     "out-of-scope", "unattributed", "no-encounter", "ambiguous-encounter", "unresolved-reference", "subject-mismatch", "uncoded", "summary",
 })
 SEVERITIES = frozenset({"error", "warning", "information"})
+# FHIR R4 IssueType codes: a rule's `code` becomes OperationOutcome.issue.code.
+ISSUE_TYPES = frozenset({
+    "invalid", "structure", "required", "value", "invariant", "security", "login", "unknown", "expired", "forbidden",
+    "suppressed", "processing", "not-supported", "duplicate", "multiple-matches", "not-found", "deleted", "too-long",
+    "code-invalid", "extension", "too-costly", "business-rule", "conflict", "transient", "lock-error", "no-store",
+    "exception", "timeout", "incomplete", "throttled", "informational",
+})
+PLACEHOLDER = re.compile(r"\{([a-z_]+)\}")
 LISTS = frozenset({"procedures", "diagnoses"})
 
 
@@ -39,8 +47,9 @@ class Rule:
     value_sets: tuple[str, ...] = ()
 
     def text(self, **values: Any) -> str:
-        """The message with its placeholders filled; a missing value is left visible, never an error."""
-        return string.Formatter().vformat(self.message, (), _Visible(values))
+        """The message with its `{name}` placeholders filled; a missing value is left visible, never an error."""
+        text = PLACEHOLDER.sub(lambda m: str(values[m[1]]) if m[1] in values else m[0], self.message)
+        return text[:1].upper() + text[1:]
 
 
 @dataclass(frozen=True)
@@ -67,45 +76,63 @@ class RuleSet:
         return tuple(r for r in self.rules if r.kind in GUIDANCE_KINDS)
 
 
-def read_rule_set(data: Mapping[str, Any]) -> RuleSet:
+def read_rule_set(data: Any) -> RuleSet:
     """Check and type a rule file's content; RuleError says which rule is wrong and why."""
-    rules = tuple(_rule(n, r) for n, r in enumerate(data.get("rules", [])))
-    ids = [r.id for r in rules]
-    if len(set(ids)) != len(ids):
-        raise RuleError(f"rule set {data.get('id')!r}: duplicate rule ids")
+    if not isinstance(data, Mapping) or not isinstance(data.get("rules"), list):
+        raise RuleError("a rules file is an object with a 'rules' list")
+    name = data.get("id")
+    rules = tuple(_rule(n, r) for n, r in enumerate(data["rules"]))
+    seen: set[str] = set()
+    for rule in rules:
+        if rule.id in seen:
+            raise RuleError(f"rule set {name!r}: duplicate rule id {rule.id!r}")
+        seen.add(rule.id)
     missing = sorted(BUNDLE_KINDS - {r.kind for r in rules})
     if missing:
-        raise RuleError(f"rule set {data.get('id')!r}: no rule words the bundle findings {', '.join(missing)}")
-    scope = data.get("scope") or {}
-    if scope.get("in") not in LISTS or not scope.get("valueSet"):
-        raise RuleError(f"rule set {data.get('id')!r}: scope needs 'in' (procedures or diagnoses) and a valueSet")
+        raise RuleError(f"rule set {name!r}: no rule words the bundle findings {', '.join(missing)}")
+    scope = data.get("scope")
+    if not isinstance(scope, Mapping) or _text(scope.get("in")) not in LISTS or not _text(scope.get("valueSet")):
+        raise RuleError(f"rule set {name!r}: scope needs 'in' (procedures or diagnoses) and a valueSet")
+    if not _text(data.get("ruleSystem")):
+        raise RuleError(f"rule set {name!r}: needs a ruleSystem URI for the rule ids")
     return RuleSet(
-        id=str(data.get("id")), title=str(data.get("title", data.get("id"))), rule_system=str(data["ruleSystem"]),
-        profile=data.get("profile"), scope_target=scope["in"], scope_value_set=scope["valueSet"], rules=rules,
+        id=str(name), title=str(data.get("title", name)), rule_system=data["ruleSystem"],
+        profile=_text(data.get("profile")), scope_target=scope["in"], scope_value_set=scope["valueSet"], rules=rules,
     )
 
 
-def _rule(n: int, data: Mapping[str, Any]) -> Rule:
-    where = f"rules[{n}] ({data.get('id', 'no id')})"
-    kind = data.get("kind")
+def _rule(n: int, data: Any) -> Rule:
+    if not isinstance(data, Mapping) or not _text(data.get("id")):
+        raise RuleError(f"rules[{n}] needs an id")
+    where = f"rules[{n}] ({data['id']})"
+    kind = _text(data.get("kind"))
     if kind not in GUIDANCE_KINDS | BUNDLE_KINDS:
-        raise RuleError(f"{where}: unknown kind {kind!r}")
-    if data.get("severity") not in SEVERITIES:
+        raise RuleError(f"{where}: unknown kind {data.get('kind')!r}")
+    if _text(data.get("severity")) not in SEVERITIES:
         raise RuleError(f"{where}: severity must be one of {', '.join(sorted(SEVERITIES))}")
-    if not isinstance(data.get("message"), str):
+    code = data.get("code", "business-rule")
+    if _text(code) not in ISSUE_TYPES:
+        raise RuleError(f"{where}: code {code!r} is not a FHIR IssueType")
+    message = data.get("message")
+    if not isinstance(message, str) or not message.strip():
         raise RuleError(f"{where}: needs a message template")
-    value_sets = tuple(data.get("valueSets") or ([data["valueSet"]] if data.get("valueSet") else []))
+    stray = PLACEHOLDER.sub("", message)
+    if "{" in stray or "}" in stray:
+        raise RuleError(f"{where}: the message has a brace that is not a {{name}} placeholder")
+    raw_sets = data.get("valueSets") if data.get("valueSets") is not None else ([data["valueSet"]] if data.get("valueSet") else [])
+    if not isinstance(raw_sets, list) or not all(_text(v) for v in raw_sets):
+        raise RuleError(f"{where}: valueSet(s) must be canonical URLs")
     needs = {"not-together": 2, "single-coding": 0}.get(kind, 1 if kind in GUIDANCE_KINDS else 0)
-    if len(value_sets) != needs:
+    if len(raw_sets) != needs:
         raise RuleError(f"{where}: kind {kind} needs {needs} value set(s)")
-    if kind in GUIDANCE_KINDS and data.get("in") not in LISTS:
+    target = _text(data.get("in"))
+    if kind in GUIDANCE_KINDS and target not in LISTS:
         raise RuleError(f"{where}: 'in' must be procedures or diagnoses")
     return Rule(
-        id=data["id"], kind=kind, severity=data["severity"], code=data.get("code", "business-rule"), message=data["message"],
-        standard=data.get("standard"), target=data.get("in"), value_sets=value_sets,
+        id=data["id"], kind=kind, severity=data["severity"], code=code, message=message,
+        standard=_text(data.get("standard")), target=target, value_sets=tuple(raw_sets),
     )
 
 
-class _Visible(dict):  # type: ignore[type-arg]
-    def __missing__(self, key: str) -> str:
-        return "{" + key + "}"
+def _text(value: Any) -> str | None:
+    return value if isinstance(value, str) and value else None

@@ -36,6 +36,7 @@ from ..fhir.capabilities import software_version
 from .negotiation import error_response, negotiate
 from .routes_resources import router as resources_router
 from .routes_terminology import router as terminology_router
+from .routes_validate import router as validate_router
 from .routing import FhirRoute, binder
 
 log = logging.getLogger("ipg_validator.server")
@@ -47,6 +48,7 @@ def fhir_router(index: ContentIndex | None = None, *, limits: Limits | None = No
     """Every FHIR route; content from `index`/`limits` when given, else from `app.state.index`/`.limits`."""
     router = APIRouter(route_class=FhirRoute, dependencies=[Depends(binder(index, limits)), Depends(negotiate)])
     router.include_router(terminology_router)  # first: `/ValueSet/$expand` is not a read of id "$expand"
+    router.include_router(validate_router)  # Resource/$validate (POST) before the generic read/search routes
     router.include_router(resources_router)
     return router
 
