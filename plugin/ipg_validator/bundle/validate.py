@@ -18,7 +18,7 @@ from ..content.index import ContentIndex
 from ..content.loader import load_content
 from ..fhir.outcome import operation_outcome
 from ..rules.case import CodedItem, EncounterCase
-from ..rules.engine import evaluate, finding, in_scope
+from ..rules.engine import evaluate, evaluate_rule, finding, in_scope
 from ..rules.ruleset import RuleSet
 from ..terminology.compose import Compose, ComposeError, Membership
 from ..terminology.expand import expand
@@ -70,11 +70,11 @@ def resource_findings(resource: Resource, index: ContentIndex, kind: str) -> lis
     items, coding_issues = coded_items(judge.sources, resource, kind)
     issues += coding_issues
     target = "procedures" if kind == "Procedure" else "diagnoses"
+    alone = EncounterCase(label=f"this {kind}", expression=kind, **{target: tuple(items)})  # type: ignore[arg-type]
     for rules in index.rule_sets:
-        outside = [r for r in rules.guidance_rules if r.kind == "each-outside" and r.target == target]
-        sets = [r.value_sets[0] for r in rules.guidance_rules if r.target == target and r.kind == "each-outside"]
-        for rule in outside:
-            issues += [finding(rules, rule, i.expression, code=i.code, display=i.display or "", system_name=i.system_name) for i in items if i.usable and not any(judge.member(u, i) for u in sets)]
+        for rule in rules.guidance_rules:
+            if rule.kind == "each-outside" and rule.target == target:
+                issues += evaluate_rule(rules, rule, alone, judge.member, judge.members)
     return issues
 
 

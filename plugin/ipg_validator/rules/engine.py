@@ -21,10 +21,12 @@ def in_scope(rules: RuleSet, case: EncounterCase, member: MemberTest) -> bool:
 
 def evaluate(rules: RuleSet, case: EncounterCase, member: MemberTest, members: Members) -> list[Issue]:
     """Every finding of the guidance rules on this encounter."""
-    issues: list[Issue] = []
-    for rule in rules.guidance_rules:
-        issues += _CHECKS[rule.kind](rules, rule, case, member, members)
-    return issues
+    return [issue for rule in rules.guidance_rules for issue in evaluate_rule(rules, rule, case, member, members)]
+
+
+def evaluate_rule(rules: RuleSet, rule: Rule, case: EncounterCase, member: MemberTest, members: Members) -> list[Issue]:
+    """The findings of one guidance rule on this encounter."""
+    return _CHECKS[rule.kind](rules, rule, case, member, members)
 
 
 def finding(rules: RuleSet, rule: Rule, expression: str, **values: object) -> Issue:

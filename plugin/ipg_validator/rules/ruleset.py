@@ -49,6 +49,7 @@ class Rule:
     def text(self, **values: Any) -> str:
         """The message with its `{name}` placeholders filled; a missing value is left visible, never an error."""
         text = PLACEHOLDER.sub(lambda m: str(values[m[1]]) if m[1] in values else m[0], self.message)
+        text = " ".join(text.split())  # an empty value (a code with no known title) leaves no gap
         return text[:1].upper() + text[1:]
 
 
