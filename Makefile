@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8080
 
-.PHONY: run test bench venv clean
+.PHONY: run test bench venv clean conformance
 
 $(BIN)/ipg-validator: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -26,3 +26,7 @@ bench: venv
 
 clean:
 	rm -rf $(VENV) build dist .pytest_cache
+
+# HL7 terminology ecosystem suites (TX_ECOSYSTEM_TESTS, default ../shared/tx-ecosystem/tests): passed/failed per suite
+conformance: venv
+	$(BIN)/python -m ipg_validator.conformance

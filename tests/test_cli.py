@@ -317,9 +317,10 @@ def test_serve_loads_content_then_runs_uvicorn(runner: CliRunner, trud_content: 
     ran: list[tuple[Any, dict[str, Any]]] = []
     monkeypatch.setattr(server_app, "create_app", lambda index=None, **kw: made.append(index) or "the-app")
     monkeypatch.setattr(uvicorn, "run", lambda app, **kw: ran.append((app, kw)))
-    result = run(runner, "serve", "--host", "0.0.0.0", "--port", "9999", "--log-level", "warning", "--content", str(trud_content))
+    result = run(runner, "serve", "--host", "0.0.0.0", "--port", "9999", "--log-level", "warning", "--workers", "1", "--content", str(trud_content))
     assert result.exit_code == 0, result.output
-    assert ran == [("the-app", {"host": "0.0.0.0", "port": 9999, "log_level": "warning"})]
+    assert [app for app, _ in ran] == ["the-app"]
+    assert {k: ran[0][1][k] for k in ("host", "port", "log_level")} == {"host": "0.0.0.0", "port": 9999, "log_level": "warning"}
     assert str(trud_content) in made[0].sources and not made[0].code_system(OPCS4).is_fragment
 
 

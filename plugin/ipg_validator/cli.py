@@ -19,6 +19,7 @@ from .fhir.errors import FhirError
 from .fhir.outcome import operation_outcome
 from .fhir.parameters import Params
 from .fhir.terminology_ops import expand_op, lookup_op, validate_code_op
+from .settings import Settings, SettingsError, flag_overrides
 from .terminology.sources import split_canonical
 from .terminology import messages
 from .terminology.formats import format_for
@@ -261,20 +262,68 @@ def content(json_out: JsonOpt = False, content: ContentOpt = None) -> None:
         show.show_status(data)
 
 
+def _serve_settings(**flags: Any) -> Settings:
+    """Settings from the environment with the given flags on top; a bad value ends the command (exit 2)."""
+    try:
+        overrides = flag_overrides(**flags)
+        return Settings.from_env({**os.environ, **overrides})
+    except SettingsError as exc:
+        _fail(str(exc))
+
+
 @app.command()
 def serve(
-    host: Annotated[str, typer.Option("--host", help="Interface to listen on.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option("--port", help="Port to listen on.")] = 8080,
-    log_level: Annotated[str, typer.Option("--log-level", help="uvicorn log level.")] = "info",
+    host: Annotated[Optional[str], typer.Option("--host", help="Interface to listen on [env IPG_HOST; default 127.0.0.1].")] = None,
+    port: Annotated[Optional[int], typer.Option("--port", help="Port to listen on [env IPG_PORT; default 8080].")] = None,
+    workers: Annotated[Optional[int], typer.Option("--workers", min=1, help="Worker processes [env IPG_WORKERS; default the number of cores].")] = None,
+    log_level: Annotated[Optional[str], typer.Option("--log-level", help="critical, error, warning, info, debug, trace [env IPG_LOG_LEVEL; default info].")] = None,
     content: ContentOpt = None,
+    max_body_bytes: Annotated[Optional[int], typer.Option("--max-body-bytes", help="Largest request body, 413 [env IPG_MAX_BODY_BYTES].")] = None,
+    max_json_depth: Annotated[Optional[int], typer.Option("--max-json-depth", help="Deepest JSON nesting, 413 [env IPG_MAX_JSON_DEPTH].")] = None,
+    max_bundle_entries: Annotated[Optional[int], typer.Option("--max-bundle-entries", help="Most Bundle entries, 413 [env IPG_MAX_BUNDLE_ENTRIES].")] = None,
+    max_tx_resources: Annotated[Optional[int], typer.Option("--max-tx-resources", help="Most tx-resource parameters, 413 [env IPG_MAX_TX_RESOURCES].")] = None,
+    max_tx_resource_bytes: Annotated[Optional[int], typer.Option("--max-tx-resource-bytes", help="Largest tx-resources, 413 [env IPG_MAX_TX_RESOURCE_BYTES].")] = None,
+    max_expansion: Annotated[Optional[int], typer.Option("--max-expansion", help="Most codes in an expansion, 422 [env IPG_MAX_EXPANSION].")] = None,
+    time_budget: Annotated[Optional[float], typer.Option("--time-budget", help="Seconds per /fhir request before a 503; 0 for none [env IPG_TIME_BUDGET; default 30].")] = None,
+    graceful_timeout: Annotated[Optional[float], typer.Option("--graceful-timeout", help="Seconds in-flight requests get on shutdown [env IPG_GRACEFUL_TIMEOUT; default 30].")] = None,
+    api_keys_file: Annotated[Optional[Path], typer.Option("--api-keys-file", metavar="FILE", help="Bearer tokens, one per line; /fhir then needs one [env IPG_API_KEYS_FILE; also IPG_API_KEYS].")] = None,
+    cors_origin: Annotated[Optional[list[str]], typer.Option("--cors-origin", metavar="ORIGIN", help="Origin allowed from browsers (repeatable) [env IPG_CORS_ORIGINS].")] = None,
 ) -> None:
-    """Run the FHIR terminology server (content is loaded and checked first)."""
-    index = load_index(content)
-    import uvicorn
+    """Run the FHIR server (content is loaded and checked first; a broken file stops it, exit 2).
 
-    from .server.app import create_app
+    Every option can also be set by its IPG_* environment variable (docs/deploying.md); an option wins.
+    """
+    settings = _serve_settings(
+        host=host, port=port, workers=workers, log_level=log_level, content=content,
+        max_body_bytes=max_body_bytes, max_json_depth=max_json_depth, max_bundle_entries=max_bundle_entries,
+        max_tx_resources=max_tx_resources, max_tx_resource_bytes=max_tx_resource_bytes, max_expansion=max_expansion,
+        time_budget=time_budget, graceful_timeout=graceful_timeout, api_keys_file=api_keys_file, cors_origin=cors_origin,
+    )
+    import time
 
-    uvicorn.run(create_app(index=index), host=host, port=port, log_level=log_level)
+    started = time.perf_counter()
+    index = load_index(list(settings.content))  # in this process first: a broken file stops the start here
+    load_seconds = time.perf_counter() - started
+    from .server.serving import run
+
+    run(settings, index, load_seconds)
+
+
+@app.command()
+def package(
+    out: Annotated[Path, typer.Option("--out", metavar="DIR", help="Folder to write the package to (made if missing).")],
+    examples: Annotated[Optional[Path], typer.Option("--examples", metavar="DIR", help="Example Bundles to include; default: the checkout's examples/ when present.")] = None,
+) -> None:
+    """Write the FHIR NPM package (ValueSets, CodeSystems, NamingSystems, profiles, examples) for the HL7 validator and HAPI."""
+    from .package import PackageError, write_package
+
+    try:
+        path, listed = write_package(out, examples=examples)
+    except PackageError as exc:
+        _fail(str(exc))
+    except OSError as exc:
+        _fail(f"{exc.filename or out}: {exc.strerror or exc}")
+    show.console().print(f"wrote {path}: {listed} resources", markup=False)
 
 
 from . import cli_validate  # noqa: E402,F401  (registers the `validate` command on `app`)

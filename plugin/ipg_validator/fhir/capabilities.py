@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
 from typing import Any
 
 from ..content.index import ContentIndex
@@ -21,9 +22,11 @@ OPERATION_DEFINITION = "http://hl7.org/fhir/OperationDefinition/"
 
 RESOURCE_TYPES = ("CodeSystem", "ValueSet", "NamingSystem", "StructureDefinition")
 OPERATIONS = {
-    "CodeSystem": ("validate-code", "lookup"),
-    "ValueSet": ("validate-code", "expand"),
+    "CodeSystem": ("lookup", "validate-code"),
+    "ValueSet": ("expand", "validate-code", "batch-validate-code"),
 }
+SYSTEM_OPERATIONS = (("versions", "http://hl7.org/fhir/OperationDefinition/CapabilityStatement-versions"),)
+CAPABILITY_URL = "https://ipg-validator.org/fhir/CapabilityStatement/ipg-validator"
 VALIDATED = ("Bundle", "Procedure", "Condition")  # Resource/$validate against the guidance
 SEARCH_PARAMS = (("url", "uri"), ("version", "token"), ("name", "string"), ("_id", "token"))
 EXPANSION_PARAMS = {
@@ -31,6 +34,8 @@ EXPANSION_PARAMS = {
     "offset": "Paging: the first concept to return",
     "count": "Paging: how many concepts to return",
     "activeOnly": "Leave out inactive concepts",
+    "excludeNested": "Accepted: expansions are always flat",
+    "tx-resource": "CodeSystems and ValueSets used for this request only (bounded in number and size)",
 }
 
 
@@ -65,18 +70,22 @@ def capability_statement(index: ContentIndex, base_url: str | None = None) -> di
     """The CapabilityStatement of /metadata: read and search per resource type, and the operations."""
     return {
         "resourceType": "CapabilityStatement",
+        "url": CAPABILITY_URL,
+        "version": software_version(),
+        "name": "IpgValidatorCapabilityStatement",
+        "title": "ipg-validator terminology server",
         "status": "active",
         "date": _now(),
         "publisher": SOFTWARE,
         "kind": "instance",
         "instantiates": [TERMINOLOGY_SERVER],
-        "software": {"name": SOFTWARE, "version": software_version()},
+        "software": {"name": SOFTWARE, "version": software_version(), "releaseDate": _release_date()},
         "implementation": _implementation(index, base_url),
         "fhirVersion": FHIR_VERSION,
         "format": FORMATS,
         "rest": [{"mode": "server", "resource": [
             *(_resource(kind) for kind in RESOURCE_TYPES), *(_validated(kind, index) for kind in VALIDATED)
-        ]}],
+        ], "operation": [{"name": name, "definition": url} for name, url in SYSTEM_OPERATIONS]}],
     }
 
 
@@ -94,6 +103,10 @@ def terminology_capabilities(index: ContentIndex, base_url: str | None = None) -
         code_systems.append({"uri": url, "version": versions})
     return {
         "resourceType": "TerminologyCapabilities",
+        "url": CAPABILITY_URL.replace("CapabilityStatement", "TerminologyCapabilities"),
+        "version": software_version(),
+        "name": "IpgValidatorTerminologyCapabilities",
+        "title": "ipg-validator terminology capabilities",
         "status": "active",
         "date": _now(),
         "publisher": SOFTWARE,
@@ -137,6 +150,17 @@ def _validated(kind: str, index: ContentIndex) -> dict[str, Any]:
         out["supportedProfile"] = profiles
     out["operation"] = [{"name": "validate", "definition": f"{OPERATION_DEFINITION}Resource-validate"}]
     return out
+
+
+def _release_date() -> str:
+    """When this installed version was built: the package metadata's date, else today."""
+    try:
+        from importlib.metadata import distribution
+
+        path = distribution(SOFTWARE).locate_file("")
+        return datetime.fromtimestamp(Path(str(path)).stat().st_mtime, timezone.utc).date().isoformat()
+    except Exception:  # noqa: BLE001 - the date is informative only
+        return datetime.now(timezone.utc).date().isoformat()
 
 
 def _now() -> str:

@@ -7,18 +7,26 @@ from typing import Any
 import orjson
 
 from .errors import FhirError
+from .limits import ORJSON_MAX_DEPTH, Limits, depth_within, too_deep
 
 FHIR_JSON = "application/fhir+json"
+MAX_DEPTH = Limits.max_json_depth
 
 
-def parse_json(body: bytes) -> Any:
-    """Parse a request body; not-JSON is a FhirError(400) saying where it broke."""
+def parse_json(body: bytes, *, max_depth: int | None = MAX_DEPTH) -> Any:
+    """Parse a request body; not-JSON is a FhirError(400) saying where it broke, JSON nested deeper
+    than `max_depth` a FhirError(413) (None: only orjson's own limit of 1024 levels)."""
     if not body.strip():
         raise FhirError.of(400, "structure", "The request body is empty: send a FHIR resource as JSON")
     try:
-        return orjson.loads(body)
+        value = orjson.loads(body)
     except orjson.JSONDecodeError as exc:
+        if exc.msg == "depth limit exceeded":  # orjson's own limit, ORJSON_MAX_DEPTH
+            raise too_deep(max_depth if max_depth is not None else ORJSON_MAX_DEPTH) from None
         raise FhirError.of(400, "structure", f"The request body is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}") from None
+    if max_depth is not None and not depth_within(value, max_depth):
+        raise too_deep(max_depth)
+    return value
 
 
 def dump_json(resource: Any, *, pretty: bool = False) -> bytes:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+import re
 from typing import Any
 
 from ..terminology.results import LookupResult, ValidationResult
@@ -12,6 +13,7 @@ from .structure import check_structure
 
 TRUE_WORDS = {"true", "1", "yes"}
 FALSE_WORDS = {"false", "0", "no"}
+UUID = re.compile(r"urn:uuid:[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 
 
 class Params:
@@ -30,7 +32,7 @@ class Params:
         if not isinstance(resource, dict) or resource.get("resourceType") != "Parameters":
             kind = resource.get("resourceType") if isinstance(resource, dict) else type(resource).__name__
             raise FhirError.of(400, "invalid", f"Expected a Parameters resource, got {kind!r}", "Parameters")
-        check_structure(resource)
+        check_structure(_envelope(resource))
         items = []
         for n, param in enumerate(resource.get("parameter") or []):
             if not isinstance(param, dict) or not isinstance(param.get("name"), str):
@@ -76,6 +78,31 @@ class Params:
         return number
 
 
+def _envelope(resource: dict[str, Any]) -> dict[str, Any]:
+    """The Parameters without `tx-resource` resources (authored in any FHIR version; the engine reads only
+    what it needs) and with uuids checked against FHIR's own pattern (any UUID version), for the R4B check."""
+
+    def strip(param: Any) -> Any:
+        if not isinstance(param, dict):
+            return param
+        dropped = ("resource", "valueUuid") if param.get("name") == "tx-resource" else ("valueUuid",)
+        out = {k: v for k, v in param.items() if k not in dropped}
+        if "valueUuid" in param:
+            if not isinstance(param["valueUuid"], str) or not UUID.fullmatch(param["valueUuid"]):
+                raise FhirError.of(400, "structure", f"Parameter '{param.get('name')}': {param['valueUuid']!r} is not a urn:uuid", str(param.get("name")))
+            out["valueString"] = param["valueUuid"]
+        if "part" in param and isinstance(param["part"], list):
+            out["part"] = [strip(p) for p in param["part"]]
+        if "resource" in param and "resource" not in out and "part" not in out:
+            out["valueString"] = "(resource)"
+        return out
+
+    params = resource.get("parameter")
+    if not isinstance(params, list):
+        return resource
+    return {**resource, "parameter": [strip(p) for p in params]}
+
+
 def _value(param: dict[str, Any]) -> Any:
     if "resource" in param:
         return param["resource"]
@@ -94,23 +121,31 @@ def validation_parameters(result: ValidationResult, codeable_concept: dict[str, 
         out.append({"name": "message", "valueString": result.message})
     if result.display:
         out.append({"name": "display", "valueString": result.display})
-    if result.code and codeable_concept is None:
+    if result.code:
         out.append({"name": "code", "valueCode": result.code})
-    if result.system and codeable_concept is None:
+    if result.system:
         out.append({"name": "system", "valueUri": result.system})
-    if result.version and codeable_concept is None:
+    if result.version:
         out.append({"name": "version", "valueString": result.version})
     if result.inactive:
         out.append({"name": "inactive", "valueBoolean": True})
+    if result.status:
+        out.append({"name": "status", "valueCode": str(result.status)})
     if codeable_concept is not None:
         out.append({"name": "codeableConcept", "valueCodeableConcept": codeable_concept})
-    if result.normalised_from:
-        out.append({"name": "normalized-code", "valueCode": result.code})
+    if result.normalised_from or result.normalized_code:
+        out.append({"name": "normalized-code", "valueCode": result.normalized_code or result.code})
     if result.issues:
-        out.append({"name": "issues", "resource": operation_outcome(result.issues)})
+        out.append({"name": "issues", "resource": terminology_outcome(result.issues)})
+    unknown = "x-unknown-system" if result.unknown_in_value_set else "x-caused-by-unknown-system"
     for system in result.unknown_systems:
-        out.append({"name": "x-caused-by-unknown-system", "valueCanonical": system})
+        out.append({"name": unknown, "valueCanonical": system})
     return {"resourceType": "Parameters", "parameter": out}
+
+
+def terminology_outcome(issues: Any) -> dict[str, Any]:
+    """An OperationOutcome as terminology servers give it (tx.fhir.org sends `location` beside `expression` in R4)."""
+    return operation_outcome(issues)
 
 
 def lookup_parameters(result: LookupResult) -> dict[str, Any]:

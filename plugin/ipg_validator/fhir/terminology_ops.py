@@ -5,13 +5,11 @@ Shared by the HTTP routers and the CLI so both answer with the same resources.
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Mapping
-from datetime import datetime, timezone
 from typing import Any
 
 from ..content.index import ContentIndex
-from ..terminology.compose import ComposeError
+from ..terminology.compose import ComposeError, check_filters
 from ..terminology.expand import expand
 from ..terminology.lookup import lookup
 from ..terminology import messages
@@ -22,9 +20,16 @@ from .errors import FhirError
 from .jsonio import dump_json
 from .limits import Limits
 from .outcome import issue_json
-from .parameters import Params, lookup_parameters, validation_parameters
+from .expansion import expansion_resource
+from .parameters import Params, lookup_parameters, terminology_outcome, validation_parameters
 
 Resource = Mapping[str, Any]
+ACCEPT_LANGUAGE = "x-accept-language"  # the request's Accept-Language header, added by the HTTP layer
+
+
+def with_accept_language(params: Params, header: str | None) -> Params:
+    """The parameters plus the Accept-Language header (used when no displayLanguage is given)."""
+    return Params([*params.items, (ACCEPT_LANGUAGE, header)]) if header else params
 
 
 def sources_for(index: ContentIndex, params: Params, limits: Limits) -> SourceChain:
@@ -49,8 +54,14 @@ def validate_code_op(index: ContentIndex, params: Params, *, resource_type: str,
         lenient_display=params.flag("lenient-display-validation"),
         abstract_ok=params.flag("abstract", True),
         membership_only=params.flag("valueset-membership-only"),
+        active_only=params.flag("activeOnly"),
+        infer_system=params.flag("inferSystem"),
+        display_language=params.text("displayLanguage") or params.text(ACCEPT_LANGUAGE),
     )
-    result = validate_code(sources, codings, value_set=value_set, options=options, codeable_concept=cc is not None)
+    try:
+        result = validate_code(sources, codings, value_set=value_set, options=options, codeable_concept=cc is not None)
+    except ComposeError as exc:
+        raise FhirError(_status_for(exc.issue.code), [exc.issue]) from None
     return validation_parameters(result, cc)
 
 
@@ -60,6 +71,7 @@ def expand_op(index: ContentIndex, params: Params, *, instance: str | None = Non
     vs = _value_set(index, sources, params, instance)
     count = params.number("count", limits.default_expansion_count)
     try:
+        check_filters(vs)
         exp = expand(
             sources, vs, text=params.text("filter"), offset=params.number("offset", 0) or 0,
             count=min(count if count is not None else limits.max_expansion, limits.max_expansion),
@@ -67,21 +79,7 @@ def expand_op(index: ContentIndex, params: Params, *, instance: str | None = Non
         )
     except ComposeError as exc:
         raise FhirError(_status_for(exc.issue.code), [exc.issue]) from None
-    echoed = [{"name": name, **_typed(value)} for name, value in params.items if name in _ECHOED]
-    echoed += [{"name": "used-codesystem", "valueUri": used} for used in exp.used_code_systems]
-    expansion: dict[str, Any] = {
-        "identifier": f"urn:uuid:{uuid.uuid4()}",
-        "timestamp": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "total": exp.total,
-        "offset": exp.offset,
-        "parameter": echoed,
-        "contains": [_contains(i) for i in exp.items],
-    }
-    if exp.issues:
-        expansion["extension"] = [{"url": "http://hl7.org/fhir/StructureDefinition/valueset-expansion-message", "valueString": i.text} for i in exp.issues]
-    out = {k: v for k, v in vs.items() if k not in ("compose", "text", "expansion")}
-    out["expansion"] = {k: v for k, v in expansion.items() if v != []}
-    return out
+    return expansion_resource(vs, exp, params)
 
 
 def lookup_op(index: ContentIndex, params: Params, *, limits: Limits = Limits()) -> dict[str, Any]:
@@ -101,36 +99,6 @@ def lookup_op(index: ContentIndex, params: Params, *, limits: Limits = Limits())
     return lookup_parameters(result)
 
 
-_ECHOED = {"filter", "offset", "count", "activeOnly", "displayLanguage", "includeDesignations", "includeDefinition", "excludeNested", "valueSetVersion"}
-
-
-def _typed(value: Any) -> dict[str, Any]:
-    if isinstance(value, bool):
-        return {"valueBoolean": value}
-    if isinstance(value, int):
-        return {"valueInteger": value}
-    text = str(value)
-    if text.isdigit():
-        return {"valueInteger": int(text)}
-    if text in ("true", "false"):
-        return {"valueBoolean": text == "true"}
-    return {"valueString": text}
-
-
-def _contains(item: Any) -> dict[str, Any]:
-    out: dict[str, Any] = {"system": item.system}
-    if item.version:
-        out["version"] = item.version
-    if item.abstract:
-        out["abstract"] = True
-    if item.inactive:
-        out["inactive"] = True
-    out["code"] = item.code
-    if item.display:
-        out["display"] = item.display
-    return out
-
-
 def _value_set(index: ContentIndex, sources: SourceChain, params: Params, instance: str | None) -> Resource:
     if instance is not None:
         vs = next((r for r in index.resources.get("ValueSet", ()) if r.get("id") == instance), None)
@@ -148,7 +116,7 @@ def _value_set(index: ContentIndex, sources: SourceChain, params: Params, instan
     url, version = split_canonical(url)
     vs = sources.value_set(url, params.text("valueSetVersion") or version)
     if vs is None:
-        raise FhirError.of(404, "not-found", f"A definition for the value Set '{url}' could not be found", "url", "not-found")
+        raise FhirError.of(404, "not-found", f"A definition for the value Set '{url}' could not be found", None, "not-found")
     return vs
 
 
@@ -164,7 +132,7 @@ def _codings(params: Params, resource_type: str, index: ContentIndex, instance: 
         return [_coding(coding, "Coding")], None
     code = params.text("code")
     if code is None:
-        raise FhirError.of(400, "required", "Nothing to validate: send code (with system), coding or codeableConcept", "code")
+        raise FhirError.of(400, "invalid", "Unable to find code to validate (looked for coding | codeableConcept | code+system | code+inferSystem in parameters")
     system = params.text("system")
     version = params.text("systemVersion") or params.text("version")
     if resource_type == "CodeSystem":
@@ -192,4 +160,26 @@ def _status_for(code: str) -> int:
     return {"not-found": 404, "too-costly": 422}.get(code, 400)
 
 
-__all__ = ["expand_op", "lookup_op", "sources_for", "validate_code_op", "issue_json"]
+
+
+def batch_validate_op(index: ContentIndex, params: Params, *, limits: Limits = Limits()) -> dict[str, Any]:
+    """ValueSet/$batch-validate-code: each `validation` Parameters validated with the shared parameters."""
+    shared = [(name, value) for name, value in params.items if name != "validation"]
+    answers = []
+    for item in params.all("validation"):
+        if not isinstance(item, dict):
+            raise FhirError.of(400, "invalid", "Each validation parameter must hold a Parameters resource", "validation")
+        try:
+            answer = validate_code_op(index, Params([*Params.from_resource(item).items, *shared]), resource_type="ValueSet", limits=limits)
+        except FhirError as exc:
+            answer = terminology_outcome(exc.issues)
+        answers.append({"name": "validation", "resource": answer})
+    return {"resourceType": "Parameters", "parameter": answers}
+
+
+def versions_op() -> dict[str, Any]:
+    """$versions: the FHIR versions this server speaks, and its default."""
+    return {"resourceType": "Parameters", "parameter": [{"name": "version", "valueCode": "4.0"}, {"name": "default", "valueCode": "4.0"}]}
+
+
+__all__ = ["batch_validate_op", "expand_op", "lookup_op", "sources_for", "validate_code_op", "versions_op", "issue_json"]

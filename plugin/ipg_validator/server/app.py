@@ -14,12 +14,20 @@ Inside another FastAPI app, mount the router under any prefix and give it the co
 
 The router answers its own FhirErrors (415, 413, 404 not-found, ...) as OperationOutcomes, so it
 needs none of the handlers below; those cover what happens outside it (unknown routes, 405, 500).
+
+The standalone app adds, around the router: /healthz, /readyz and /metrics (server.health), a
+JSON log line and metrics per request (server.observability), bearer tokens and CORS when
+configured (server.access) and the per-request time budget (server.limits). `ipg-validator serve`
+runs `app_from_environment`, which builds the app from the `IPG_*` variables (settings.py).
 """
 
 from __future__ import annotations
 
 import logging
+import os
+import time
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 
 from fastapi import APIRouter, Depends, FastAPI
@@ -33,11 +41,17 @@ from ..content.loader import load_content
 from ..fhir.errors import FhirError
 from ..fhir.limits import Limits
 from ..fhir.capabilities import software_version
+from ..settings import Settings
+from .access import BearerAuth, cors
+from .health import router as health_router, warm
+from .limits import TimeBudget
 from .negotiation import error_response, negotiate
+from .observability import Observe, record_content
 from .routes_resources import router as resources_router
 from .routes_terminology import router as terminology_router
 from .routes_validate import router as validate_router
 from .routing import FhirRoute, binder
+from .web import web_router
 
 log = logging.getLogger("ipg_validator.server")
 
@@ -53,8 +67,25 @@ def fhir_router(index: ContentIndex | None = None, *, limits: Limits | None = No
     return router
 
 
-def create_app(index: ContentIndex | None = None, *, content: Sequence[Path | str] = (), limits: Limits = Limits()) -> FastAPI:
-    """The service, with `index` or the content loaded now from the shipped folders plus `content`."""
+def create_app(
+    index: ContentIndex | None = None,
+    *,
+    content: Sequence[Path | str] = (),
+    limits: Limits | None = None,
+    settings: Settings | None = None,
+    warm_up: bool = True,
+    load_seconds: float | None = None,
+) -> FastAPI:
+    """The service, with `index` or the content loaded now from the shipped folders plus `content`.
+
+    `settings` (default: the defaults, with `limits` when given) adds the time budget, the API keys
+    and the CORS origins; `warm_up` runs a first validation before the app is returned;
+    `load_seconds` is how long loading `index` took (for /readyz and the metrics).
+    """
+    if settings is None:
+        settings = Settings(limits=limits) if limits is not None else Settings()
+    elif limits is not None:
+        settings = replace(settings, limits=limits)
     app = FastAPI(
         title="ipg-validator",
         version=software_version(),
@@ -63,13 +94,43 @@ def create_app(index: ContentIndex | None = None, *, content: Sequence[Path | st
         docs_url=None,
         redoc_url=None,
     )
+    app.state.ready = False
+    started = time.perf_counter()
     app.state.index = index if index is not None else load_content(content)
-    app.state.limits = limits
+    app.state.content_load_seconds = time.perf_counter() - started if index is None else load_seconds
+    if app.state.content_load_seconds is not None:
+        record_content(app.state.content_load_seconds, app.state.index.counts())
+    app.state.limits = settings.limits
+    app.state.settings = settings
+    app.include_router(health_router)
     app.include_router(fhir_router(), prefix="/fhir")
+    app.include_router(web_router(fhir_base="/fhir"))  # the web page at / and /reference
     app.add_exception_handler(FhirError, _fhir_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(HTTPException, _http_error)
     app.add_exception_handler(Exception, _unexpected_error)
+    # add_middleware wraps what is there: the last added runs first (Observe sees every answer).
+    if settings.time_budget > 0:
+        app.add_middleware(TimeBudget, seconds=settings.time_budget)
+    if settings.api_keys:
+        app.add_middleware(BearerAuth, keys=settings.api_keys)
+    if settings.cors_origins:
+        app.add_middleware(cors, origins=settings.cors_origins)
+    app.add_middleware(Observe)
+    if warm_up:
+        warm(app.state.index, settings.limits)
+    app.state.ready = True
+    return app
+
+
+def app_from_environment() -> FastAPI:
+    """The app as `ipg-validator serve` runs it in each worker: settings and content from `IPG_*` variables."""
+    settings = Settings.from_env(os.environ)
+    started = time.perf_counter()
+    index = load_content(settings.content)
+    load_seconds = time.perf_counter() - started
+    app = create_app(index, settings=settings, load_seconds=load_seconds)
+    log.info("content loaded and warm", extra={"fields": {"content_load_seconds": round(load_seconds, 3), "counts": index.counts()}})
     return app
 
 

@@ -12,7 +12,7 @@ from starlette.responses import Response
 
 from ..fhir.errors import FhirError
 from ..fhir.jsonio import FHIR_JSON, dump_json, parse_json
-from ..fhir.limits import Limits
+from ..fhir.limits import Limits, check_bundle_entries
 from ..fhir.outcome import operation_outcome
 from ..fhir.parameters import Params
 
@@ -102,9 +102,11 @@ async def read_body(request: Request, limits: Limits) -> bytes:
 
 
 async def read_resource(request: Request, limits: Limits) -> Any:
-    """The request body as parsed JSON, after the Content-Type and size checks."""
+    """The request body as parsed JSON, after the Content-Type, size, nesting-depth and Bundle-entries checks."""
     check_content_type(request)
-    return parse_json(await read_body(request, limits))
+    resource = parse_json(await read_body(request, limits), max_depth=limits.max_json_depth)
+    check_bundle_entries(resource, limits)
+    return resource
 
 
 async def read_params(request: Request, limits: Limits) -> Params:

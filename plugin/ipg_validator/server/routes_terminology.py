@@ -5,12 +5,16 @@ Each route reads the parameters, calls the shared operation in `fhir.terminology
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import APIRouter
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
-from ..fhir.terminology_ops import expand_op, lookup_op, validate_code_op
+from ..fhir.errors import FhirError
+from ..fhir.parameters import terminology_outcome
+from ..fhir.terminology_ops import batch_validate_op, expand_op, lookup_op, validate_code_op, versions_op, with_accept_language
 from .negotiation import read_params, respond
 from .routing import FhirRoute, index_of, limits_of
 
@@ -59,19 +63,38 @@ async def code_system_lookup(request: Request) -> Response:
     """What the code system says about one code."""
     limits = limits_of(request)
     params = await read_params(request, limits)
-    return respond(request, await run_in_threadpool(lookup_op, index_of(request), params, limits=limits))
+    return await _answer(request, lookup_op, index_of(request), params, limits=limits)
+
+
+@router.post("/ValueSet/$batch-validate-code")
+async def value_set_batch_validate_code(request: Request) -> Response:
+    """Several validate-code requests in one, sharing the top-level parameters."""
+    limits = limits_of(request)
+    params = with_accept_language(await read_params(request, limits), request.headers.get("accept-language"))
+    return await _answer(request, batch_validate_op, index_of(request), params, limits=limits)
+
+
+@router.get("/$versions")
+async def versions(request: Request) -> Response:
+    """The FHIR versions this server supports."""
+    return respond(request, versions_op())
 
 
 async def _validate(request: Request, resource_type: str, instance: str | None) -> Response:
     limits = limits_of(request)
-    params = await read_params(request, limits)
-    result = await run_in_threadpool(
-        validate_code_op, index_of(request), params, resource_type=resource_type, instance=instance, limits=limits
-    )
-    return respond(request, result)
+    params = with_accept_language(await read_params(request, limits), request.headers.get("accept-language"))
+    return await _answer(request, validate_code_op, index_of(request), params, resource_type=resource_type, instance=instance, limits=limits)
 
 
 async def _expand(request: Request, instance: str | None) -> Response:
     limits = limits_of(request)
     params = await read_params(request, limits)
-    return respond(request, await run_in_threadpool(expand_op, index_of(request), params, instance=instance, limits=limits))
+    return await _answer(request, expand_op, index_of(request), params, instance=instance, limits=limits)
+
+
+async def _answer(request: Request, operation: Any, *args: Any, **kwargs: Any) -> Response:
+    """Run the operation off the event loop; its refusal is an OperationOutcome in the terminology shape."""
+    try:
+        return respond(request, await run_in_threadpool(operation, *args, **kwargs))
+    except FhirError as exc:
+        return respond(request, terminology_outcome(exc.issues), exc.status)

@@ -8,6 +8,7 @@ from types import MappingProxyType
 from typing import Any
 
 NOT_SELECTABLE = "notSelectable"
+NOT_SELECTABLE_URI = "http://hl7.org/fhir/concept-properties#notSelectable"
 STATUS = "status"
 INACTIVE = "inactive"
 FRAGMENT_CONTENT = ("fragment", "example", "not-present")
@@ -24,6 +25,7 @@ class Concept:
     children: tuple[str, ...] = ()
     properties: tuple[tuple[str, Any], ...] = ()
     designations: tuple[Mapping[str, Any], ...] = ()
+    abstract: bool = False  # a notSelectable property (by code, or by the concept-properties URI) is true
 
     def value_of(self, code: str) -> Any:
         """The first value of property `code`, or None."""
@@ -34,7 +36,7 @@ class Concept:
 
     @property
     def not_selectable(self) -> bool:
-        return self.value_of(NOT_SELECTABLE) is True
+        return self.abstract or self.value_of(NOT_SELECTABLE) is True
 
     @property
     def inactive(self) -> bool:
@@ -157,6 +159,8 @@ def index_code_system(resource: Mapping[str, Any]) -> CodeSystemIndex:
             elif prop.get("code") == "child" and isinstance(value, str):
                 _link(parents, children, code, value)
 
+    abstract_codes = {NOT_SELECTABLE} | {p.get("code") for p in resource.get("property", [])
+                                         if p.get("uri") == NOT_SELECTABLE_URI}
     concepts = {
         code: Concept(
             code=code,
@@ -170,6 +174,7 @@ def index_code_system(resource: Mapping[str, Any]) -> CodeSystemIndex:
                 if p.get("code") not in ("parent", "child")
             ),
             designations=tuple(item.get("designation", [])),
+            abstract=any(p.get("code") in abstract_codes and _property_value(p) is True for p in item.get("property", [])),
         )
         for code, item in raw.items()
     }

@@ -27,11 +27,28 @@ class Membership(Enum):
 
 
 class ComposeError(Exception):
-    """A value set that cannot be evaluated (unknown import, circular import, bad filter)."""
+    """A value set that cannot be evaluated (unknown import, circular import, bad filter).
 
-    def __init__(self, issue: Issue) -> None:
+    `invalid` marks a value set that is itself broken (a filter without a value): the request
+    fails (4xx) rather than the code.
+    """
+
+    def __init__(self, issue: Issue, invalid: bool = False) -> None:
         super().__init__(issue.text)
         self.issue = issue
+        self.invalid = invalid
+
+
+def check_filters(vs: Resource) -> None:
+    """Raise ComposeError(invalid=True) for a compose filter that has no value."""
+    compose = vs.get("compose") or {}
+    for kind in ("include", "exclude"):
+        for n, inc in enumerate(compose.get(kind, [])):
+            for m, flt in enumerate(inc.get("filter", [])):
+                if flt.get("value") in (None, ""):
+                    raise ComposeError(messages.filter_without_value(
+                        inc.get("system", ""), flt.get("property", ""), flt.get("op", ""),
+                        f"ValueSet.compose.{kind}[{n}].filter[{m}]"), invalid=True)
 
 
 @dataclass
@@ -41,8 +58,10 @@ class Compose:
     sources: SourceChain
     unknown_systems: set[str] = field(default_factory=set)
     used_systems: dict[str, CodeSystemIndex] = field(default_factory=dict)
+    used_value_sets: list[str] = field(default_factory=list)  # imported value sets, `url|version`
     max_items: int = 100_000
     _stack: list[str] = field(default_factory=list)
+    _open: list[Resource] = field(default_factory=list)  # the value sets being evaluated (for `#contained`)
 
     # -- membership -------------------------------------------------------------------
 
@@ -159,14 +178,38 @@ class Compose:
                 return [root, *below] if f["op"] == "is-a" else below
         return cs.walk()
 
+    def referenced_systems(self, vs: Resource) -> list[str]:
+        """Every code system the value set names, through its imports (unresolvable imports skipped)."""
+        found: list[str] = []
+        with self._entering(vs):
+            compose = vs.get("compose") or {}
+            for inc in compose.get("include", []):
+                if inc.get("system") and inc["system"] not in found:
+                    found.append(inc["system"])
+                for ref in inc.get("valueSet", []):
+                    try:
+                        found += [s for s in self.referenced_systems(self.value_set(ref)) if s not in found]
+                    except ComposeError:
+                        continue
+        return found
+
     # -- shared -----------------------------------------------------------------------
 
     def value_set(self, reference: str) -> Resource:
         """Resolve a `valueSet` import (`url` or `url|version`)."""
+        if reference.startswith("#"):
+            vs = next((c for outer in reversed(self._open) for c in outer.get("contained", ())
+                       if c.get("resourceType") == "ValueSet" and c.get("id") == reference[1:]), None)
+            if vs is None:
+                raise ComposeError(messages.unknown_value_set(reference))
+            return vs
         url, version = split_canonical(reference)
         vs = self.sources.value_set(url, version)
         if vs is None:
             raise ComposeError(messages.unknown_value_set(reference))
+        used = f"{url}|{vs['version']}" if vs.get("version") else url
+        if used not in self.used_value_sets:
+            self.used_value_sets.append(used)
         return vs
 
     def _code_system(self, system: str, version: str | None, pinned: str | None) -> CodeSystemIndex | None:
@@ -180,22 +223,24 @@ class Compose:
         return cs
 
     def _entering(self, vs: Resource) -> _Guard:
-        return _Guard(self._stack, vs.get("url") or f"#{id(vs)}")
+        return _Guard(self._stack, vs.get("url") or f"#{id(vs)}", self._open, vs)
 
 
 class _Guard:
     """Pushes a value set URL for the duration of its evaluation; a repeat is a circular import."""
 
-    def __init__(self, stack: list[str], url: str) -> None:
-        self.stack, self.url = stack, url
+    def __init__(self, stack: list[str], url: str, open_sets: list[Resource], vs: Resource) -> None:
+        self.stack, self.url, self.open, self.vs = stack, url, open_sets, vs
 
     def __enter__(self) -> None:
         if self.url in self.stack:
             raise ComposeError(messages.circular_import([*self.stack, self.url]))
         self.stack.append(self.url)
+        self.open.append(self.vs)
 
     def __exit__(self, *exc: object) -> None:
         self.stack.pop()
+        self.open.pop()
 
 
 def _item(cs: CodeSystemIndex, concept: Concept | None, ref: Resource | None = None) -> ExpansionItem:

@@ -33,7 +33,9 @@ def expand(
     page = items[offset: offset + count if count is not None else None]
     used = list(compose.used_systems)
     notes = [messages.fragment_expansion(cs) for cs in compose.used_systems.values() if cs.is_fragment]
-    return Expansion(items=page, total=len(items), offset=offset, used_code_systems=used, issues=notes)
+    return Expansion(items=page, total=len(items), offset=offset, used_code_systems=used, issues=notes,
+                     used_value_sets=list(compose.used_value_sets),
+                     fragments=[key for key, cs in compose.used_systems.items() if cs.is_fragment])
 
 
 def matches_text(item: ExpansionItem, text: str) -> bool:

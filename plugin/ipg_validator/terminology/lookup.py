@@ -18,7 +18,7 @@ def lookup(sources: SourceChain, system: str, code: str, version: str | None = N
     if cs is None:
         result.issues.append(messages.unknown_system(canonical, version, "system", sources.versions_of(canonical)))
         return result
-    result.name, result.version = cs.title, cs.version
+    result.name, result.version = cs.resource.get("name") or cs.title, cs.version
     fmt = format_for(canonical)
     if fmt is not None:
         n = normalise(canonical, code)
@@ -41,4 +41,5 @@ def lookup(sources: SourceChain, system: str, code: str, version: str | None = N
     result.properties += [(name, value) for name, value in concept.properties]
     if not any(name == "inactive" for name, _ in result.properties):
         result.properties.append(("inactive", concept.inactive))
+    result.properties.sort(key=lambda prop: prop[0])  # by property code, as terminology servers list them
     return result

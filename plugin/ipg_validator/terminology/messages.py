@@ -22,7 +22,10 @@ def code_not_found(system: str, code: str, where: str) -> Issue:
     return Issue(ERROR, "not-found", "not-found", f"Unable to find code '{code}' in {system}", (where,), CODE_NOT_FOUND)
 
 
-def unknown_system(system: str, version: str | None, where: str, known_versions: list[str]) -> Issue:
+def unknown_system(system: str, version: str | None, where: str, known_versions: list[str], quoted: bool = True) -> Issue:
+    if not quoted and not version:
+        text = f"A definition for CodeSystem {system} could not be found, so the code cannot be validated"
+        return Issue(ERROR, "not-found", "not-found", text, (where,), "UNKNOWN_CODESYSTEM")
     if version and known_versions:
         text = (f"A definition for CodeSystem '{system}' version '{version}' could not be found, so the code cannot "
                 f"be validated. Valid versions: {', '.join(sorted(known_versions))}")
@@ -36,11 +39,12 @@ def unknown_system_for_expansion(system: str, version: str | None) -> Issue:
     return Issue(ERROR, "not-found", "not-found", f"A definition for CodeSystem {label} could not be found, so the value set cannot be expanded", (), "UNKNOWN_CODESYSTEM_EXP")
 
 
-def no_system(where: str, looks_like: str | None) -> Issue:
+def no_system(where: str, looks_like: str | None, severity: str = ERROR) -> Issue:
+    """No system: an error when the code looks like an NHS code (it must never be guessed)."""
     text = "Coding has no system. A code with no system has no defined meaning, and it cannot be validated. A system should be provided"
     if looks_like:
         text += f" (the code looks like {looks_like}, but OPCS-4 and ICD-10 codes collide, so the system is never guessed)"
-    return Issue(ERROR, "invalid", "invalid-data", text, (where,), "Coding_has_no_system__cannot_validate")
+    return Issue(ERROR if looks_like else severity, "invalid", "invalid-data", text, (where,), "Coding_has_no_system__cannot_validate")
 
 
 def alias_system(alias: str, canonical: str, where: str) -> Issue:
@@ -76,7 +80,7 @@ def unknown_code(cs: CodeSystemIndex, code: str, where: str) -> Issue:
     if cs.is_fragment:
         text = (f"Unknown Code '{code}' in the CodeSystem '{cs.url}'{version} - note that the code system is labeled as a fragment, "
                 f"so the code may be valid in some other fragment")
-        return Issue(WARNING, "code-invalid", "invalid-code", text, (where,), "UNKNOWN_CODE_IN_FRAGMENT")
+        return Issue(WARNING, "code-invalid", "invalid-code", text, (where,), "UNKNOWN_CODE_IN_FRAGMENT", in_message=False)
     text = f"Unknown code '{code}' in the CodeSystem '{cs.url}'{version}"
     return Issue(ERROR, "code-invalid", "invalid-code", text, (where,), "Unknown_Code_in_Version")
 
@@ -93,19 +97,64 @@ def wrong_display(system: str, code: str, given: str, expected: str | None, seve
 
 
 def inactive(code: str, status: str | None, where: str) -> Issue:
-    text = f"The concept '{code}' has a status of {status or 'inactive'} and its use should be reviewed"
+    label = "inactive" if not status or status == "inactive" else f"{status} and inactive"
+    text = f"The concept '{code}' has a status of {label} and its use should be reviewed"
     return Issue(WARNING, "business-rule", "code-comment", text, (where,), "INACTIVE_CONCEPT_FOUND")
 
 
-def not_in_value_set(system: str, code: str, vs_label: str, where: str, unknown: bool) -> Issue:
-    text = f"The provided code '{system}#{code}' was not found in the value set '{vs_label}'"
+def not_in_value_set(system: str, code: str, vs_label: str, where: str, unknown: bool, display: str | None = None,
+                     version: str | None = None) -> Issue:
+    """The code is not in the value set; `version` and `display` are the coding's own, as received."""
+    shown = f"{system}|{version}#{code}" if version else f"{system}#{code}"
+    shown += f" ('{display}')" if display else ""
+    text = f"The provided code '{shown}' was not found in the value set '{vs_label}'"
     if unknown:
         return Issue(WARNING, "code-invalid", "not-in-vs", text.replace("was not found", "could not be confirmed"), (where,), "None_of_the_provided_codes_are_in_the_value_set_one")
     return Issue(ERROR, "code-invalid", "not-in-vs", text, (where,), "None_of_the_provided_codes_are_in_the_value_set_one")
 
 
-def no_valid_coding(vs_label: str, where: str) -> Issue:
-    return Issue(ERROR, "code-invalid", "not-in-vs", f"No valid coding was found for the value set '{vs_label}'", (where,), "None_of_the_provided_codes_are_in_the_value_set_one")
+def local_system(where: str) -> Issue:
+    return Issue(ERROR, "invalid", "invalid-data", "Coding.system must be an absolute reference, not a local reference", (where,), "Terminology_TX_System_Relative")
+
+
+def not_active(code: str, where: str) -> Issue:
+    return Issue(ERROR, "business-rule", "code-rule", f"The concept '{code}' is valid but is not active", (where,), "STATUS_CODE_WARNING_CODE")
+
+
+def no_valid_coding(vs_label: str) -> Issue:
+    return Issue(ERROR, "code-invalid", "not-in-vs", f"No valid coding was found for the value set '{vs_label}'", (), "TX_GENERAL_CC_ERROR_MESSAGE")
+
+
+def this_code_not_in_vs(issue: Issue) -> Issue:
+    """A coding of a CodeableConcept that is not in the value set: information (another coding may be)."""
+    return Issue(INFORMATION, issue.code, "this-code-not-in-vs", issue.text, issue.expression, issue.message_id, in_message=False)
+
+
+def case_difference(given: str, correct: str, cs: CodeSystemIndex, where: str) -> Issue:
+    label = f"{cs.url}|{cs.version}" if cs.version else cs.url
+    text = (f"The code '{given}' differs from the correct code '{correct}' by case. Although the code system '{label}' is "
+            f"case insensitive, implementers are strongly encouraged to use the correct case anyway")
+    return Issue(INFORMATION, "business-rule", "code-rule", text, (where,), "CODE_CASE_DIFFERENCE", in_message=False)
+
+
+def cannot_infer(code: str, vs_label: str, where: str, matches: list[str], searched: list[str]) -> Issue:
+    text = f"The System URI could not be determined for the code '{code}' in the ValueSet '{vs_label}'"
+    if not matches and searched:
+        text += f": none of its code systems holds it ({', '.join(searched)})"
+    if len(matches) > 1:
+        text += f": value set expansion has multiple matches: [{', '.join(matches)}]"
+        return Issue(ERROR, "not-found", "cannot-infer", text, (where,), "Unable_to_resolve_system__value_set_has_multiple_matches")
+    return Issue(ERROR, "not-found", "cannot-infer", text, (where,), "UNABLE_TO_INFER_CODESYSTEM")
+
+
+def system_is_value_set(system: str, where: str) -> Issue:
+    text = f"The Coding references a value set, not a code system ('{system}')"
+    return Issue(ERROR, "invalid", "invalid-data", text, (where,), "Terminology_TX_System_ValueSet2")
+
+
+def filter_without_value(system: str, prop: str, op: str, where: str) -> Issue:
+    text = f"The system {system} filter with property = {prop}, op = {op} has no value"
+    return Issue(ERROR, "invalid", "vs-invalid", text, (where,), "UNABLE_TO_HANDLE_SYSTEM_FILTER_WITH_NO_VALUE")
 
 
 def unknown_value_set(reference: str) -> Issue:

@@ -37,6 +37,7 @@ class Issue:
     expression: tuple[str, ...] = ()
     message_id: str | None = None
     details_system: str | None = None  # defaults to tx-issue-type in the FHIR layer
+    in_message: bool = True  # part of the one-line `message` (notes such as a case difference are not)
 
     @property
     def is_error(self) -> bool:
@@ -57,15 +58,26 @@ class ValidationResult:
     codings: list[Coding] = field(default_factory=list)  # the CodeableConcept, when one was validated
     inactive: bool = False
     normalised_from: str | None = None  # the code as received, when it was in an NHS format
+    normalized_code: str | None = None  # the code as the code system has it, when the one received differs by case
+    status: str | None = None  # the concept's status property, when it has one other than active
+    unknown_in_value_set: bool = False  # the unknown system was met validating against a value set
+    in_value_set: bool | None = None  # against a value set: whether the code is in it
+    value_set_error: Issue | None = None  # the value set could not be evaluated (e.g. an unknown import)
 
     @property
-    def message(self) -> str | None:
-        """Error texts, or warning texts when there are no errors, joined as tx servers do."""
+    def error_message(self) -> str | None:
+        """Error texts only (warnings when there are no errors), for people reading one line."""
         for wanted in (ERROR, WARNING):
             texts = sorted({i.text for i in self.issues if i.severity == wanted or (wanted == ERROR and i.is_error)})
             if texts:
                 return "; ".join(texts)
         return None
+
+    @property
+    def message(self) -> str | None:
+        """The text of every issue that belongs in the message, sorted and joined with "; " as tx servers do."""
+        texts = sorted({i.text for i in self.issues if i.in_message})
+        return "; ".join(texts) if texts else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,6 +102,8 @@ class Expansion:
     total: int
     offset: int = 0
     used_code_systems: list[str] = field(default_factory=list)  # "url|version"
+    used_value_sets: list[str] = field(default_factory=list)  # imported, "url|version"
+    fragments: list[str] = field(default_factory=list)  # the used code systems that are fragments, "url|version"
     issues: list[Issue] = field(default_factory=list)
 
 

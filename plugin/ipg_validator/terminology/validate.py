@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from . import messages
 from .codesystem import CodeSystemIndex, Concept
-from .compose import Compose, ComposeError, Membership
+from .compose import Compose, ComposeError, Membership, check_filters
 from .formats import FORMATS, Form, format_for, normalise
+from .languages import check_display, preferred, requested
 from .results import ERROR, WARNING, Coding, Issue, ValidationResult
 from .sources import SourceChain
 
@@ -23,6 +24,9 @@ class ValidateOptions:
     lenient_display: bool = False  # a wrong display is a warning, not an error
     abstract_ok: bool = True  # notSelectable concepts may be valid (except NHS categories)
     membership_only: bool = False  # only say whether the code is in the value set
+    active_only: bool = False  # inactive codes are not members of the value set
+    infer_system: bool = False  # a code without a system takes the one system of the value set that holds it
+    display_language: str | None = None  # displayLanguage, else the request's Accept-Language
 
 
 def vs_label(vs: Resource) -> str:
@@ -39,20 +43,51 @@ def validate_code(
     options: ValidateOptions = ValidateOptions(),
     codeable_concept: bool = False,
 ) -> ValidationResult:
-    """Validate one Coding, or the codings of a CodeableConcept, optionally against a value set."""
+    """Validate one Coding, or the codings of a CodeableConcept, optionally against a value set.
+
+    A value set that is itself broken (a filter without a value) raises ComposeError(invalid=True).
+    """
+    if value_set is not None:
+        check_filters(value_set)
     results = [_validate_one(sources, c, value_set, options) for c in codings]
     if not codeable_concept:
         return results[0]
+    if value_set is None:
+        return _concept_without_value_set(results, codings)
+    return _concept_in_value_set(results, codings, value_set)
+
+
+def _concept_without_value_set(results: list[ValidationResult], codings: Sequence[Coding]) -> ValidationResult:
     valid = [r for r in results if r.result]
-    chosen = valid[0] if valid else next((r for r in results if r.display), results[0] if results else ValidationResult(False))
-    issues = [i for r in results for i in r.issues]
-    if value_set is not None and not valid:
-        issues.append(messages.no_valid_coding(vs_label(value_set), "CodeableConcept"))
+    chosen = valid[0] if valid else next((r for r in results if r.display), results[0])
     return ValidationResult(
-        result=bool(valid) and not any(i.is_error for r in valid for i in r.issues),
-        system=chosen.system, code=chosen.code, version=chosen.version, display=chosen.display,
-        issues=issues, unknown_systems=[s for r in results for s in r.unknown_systems],
-        codings=list(codings), inactive=chosen.inactive,
+        result=bool(valid), system=chosen.system, code=chosen.code, version=chosen.version, display=chosen.display,
+        issues=[i for r in results for i in r.issues], unknown_systems=[s for r in results for s in r.unknown_systems],
+        codings=list(codings), inactive=chosen.inactive, status=chosen.status,
+    )
+
+
+def _concept_in_value_set(results: list[ValidationResult], codings: Sequence[Coding], vs: Resource) -> ValidationResult:
+    """tx.fhir.org's CodeableConcept rule: valid when a coding is in the value set and has no error; the
+    codings that are not in it are noted as information, and no coding in it is the error."""
+    broken = next((r for r in results if r.value_set_error), None)
+    if broken is not None:
+        return ValidationResult(False, issues=[broken.value_set_error], codings=list(codings))
+    members = [r for r in results if r.in_value_set]
+    issues: list[Issue] = []
+    for r in results:
+        issues += [messages.this_code_not_in_vs(i) if i.tx_code == "not-in-vs" else i for i in r.issues]
+    if not members:
+        issues.append(messages.no_valid_coding(vs_label(vs)))
+        return ValidationResult(False, issues=issues, codings=list(codings),
+                                unknown_systems=[s for r in results for s in r.unknown_systems],
+                                unknown_in_value_set=any(r.unknown_in_value_set for r in results))
+    chosen = next((r for r in members if r.result), members[0])
+    return ValidationResult(
+        result=not any(i.is_error for i in issues), system=chosen.system, code=chosen.code, version=chosen.version,
+        display=chosen.display, issues=issues, unknown_systems=[s for r in results for s in r.unknown_systems],
+        codings=list(codings), inactive=chosen.inactive, status=chosen.status,
+        unknown_in_value_set=any(r.unknown_in_value_set for r in results),
     )
 
 
@@ -60,18 +95,28 @@ def _validate_one(sources: SourceChain, coding: Coding, vs: Resource | None, opt
     issues: list[Issue] = []
     done = lambda **kw: ValidationResult(result=not any(i.is_error for i in issues), issues=issues, **kw)  # noqa: E731
     code = coding.code or ""
+    if not coding.system and options.infer_system and vs is not None:
+        inferred = _infer_system(sources, vs, code)
+        if len(inferred) == 1:
+            coding = replace(coding, system=inferred[0])
+        else:
+            searched = Compose(sources).referenced_systems(vs)
+            issues.append(messages.cannot_infer(code, vs_label(vs), coding.at("code"), inferred, searched))
+            issues.append(messages.not_in_value_set("", code, vs_label(vs), coding.at("code"), False))
+            return done(code=code)
     if not coding.system:
-        issues.append(messages.no_system(coding.at("system"), _looks_like(sources, None, code)))
+        hint = _looks_like(sources, None, code)
+        in_vs = vs is not None and not hint
+        issues.append(messages.no_system(coding.path or "code" if in_vs else coding.at("system"), hint, WARNING if in_vs else ERROR))
+        if vs is not None:
+            issues.append(_not_in(vs, "", code, coding))
         return done(code=code)
     system = sources.canonical_system(coding.system)
     if system != coding.system:
         issues.append(messages.alias_system(coding.system, system, coding.at("system")))
     cs = sources.code_system(system, coding.version)
     if cs is None:
-        known = sources.versions_of(system)
-        issues.append(messages.unknown_system(system, coding.version, coding.at("system"), known))
-        unknown = f"{system}|{coding.version}" if coding.version and known else system
-        return done(system=system, code=code, version=coding.version, unknown_systems=[unknown])
+        return _unknown_system(sources, coding, system, vs, issues)
     fmt = format_for(system)
     received = code
     if fmt is not None:
@@ -93,15 +138,74 @@ def _validate_one(sources: SourceChain, coding: Coding, vs: Resource | None, opt
         else:
             issues.append(messages.unknown_code(cs, code, coding.at("code")))
     else:
+        if concept.code != code and fmt is None:
+            issues.append(messages.case_difference(code, concept.code, cs, coding.at("code")))
         code = concept.code
         if not options.membership_only:
             issues += _concept_issues(cs, concept, coding, options, fmt is not None)
+    if options.membership_only:
+        issues = [i for i in issues if i.message_id not in ("Unknown_Code_in_Version",)]
+    in_vs, vs_error = None, None
     if vs is not None:
-        issues += _membership(sources, vs, system, code, coding, concept)
+        active_only = options.active_only or (vs.get("compose") or {}).get("inactive") is False
+        if active_only and concept is not None and concept.inactive:
+            issues.append(messages.not_active(concept.code, coding.at("code")))
+            issues.append(_not_in(vs, system, code, coding))
+            in_vs = False
+        elif concept is not None and concept.not_selectable and not options.abstract_ok and fmt is None:
+            issues.append(_not_in(vs, system, code, coding))
+            in_vs = False
+        else:
+            found, vs_issues = _membership(sources, vs, system, code, coding, concept)
+            if found is False:  # a wrong display of a code that is not in the value set anyway is a warning
+                issues[:] = [replace(i, severity=WARNING) if i.tx_code == "invalid-display" and i.is_error else i for i in issues]
+            issues += vs_issues
+            in_vs = found
+            vs_error = next((i for i in vs_issues if i.tx_code not in ("not-in-vs",)), None) if found is None else None
+    case_only = fmt is None and received != code
     return done(
-        system=system, code=code, version=cs.version, display=concept.display if concept else None,
-        inactive=bool(concept and concept.inactive), normalised_from=received if received != code else None,
+        system=system, code=received if case_only else code, version=cs.version,
+        display=preferred(cs, concept, requested(options.display_language)) if concept else None,
+        inactive=bool(concept and concept.inactive), normalised_from=received if received != code and not case_only else None,
+        normalized_code=code if case_only else None,
+        status=concept.status if concept and concept.inactive and concept.status not in (None, "inactive") else None,
+        in_value_set=in_vs, value_set_error=vs_error,
     )
+
+
+def _unknown_system(sources: SourceChain, coding: Coding, system: str, vs: Resource | None, issues: list[Issue]) -> ValidationResult:
+    """The code system is not known: say so, and (when the value set does not name it) that the code is not in it."""
+    code = coding.code or ""
+    done = lambda **kw: ValidationResult(result=False, issues=issues, system=system, code=code, **kw)  # noqa: E731
+    if vs is not None and sources.value_set(system) is not None:
+        issues.append(messages.system_is_value_set(system, coding.at("system")))
+        issues.append(_not_in(vs, system, code, coding))
+        return done(in_value_set=False)
+    known = sources.versions_of(system)
+    named = vs is not None and system in Compose(sources).referenced_systems(vs)
+    if ":" not in system:
+        issues.append(messages.local_system(coding.at("system")))
+    quoted = vs is None or named or ":" not in system
+    issues.append(messages.unknown_system(system, coding.version, coding.at("system"), known, quoted=quoted))
+    unknown = f"{system}|{coding.version}" if coding.version and known else system
+    if vs is not None and not named:
+        issues.append(_not_in(vs, system, code, coding))
+    return done(version=coding.version, unknown_systems=[unknown], unknown_in_value_set=vs is not None and not named,
+                in_value_set=False if vs is not None else None)
+
+
+def _infer_system(sources: SourceChain, vs: Resource, code: str) -> list[str]:
+    """The code systems of the value set that hold `code` (inferSystem)."""
+    found = []
+    for system in Compose(sources).referenced_systems(vs):
+        cs = sources.code_system(system)
+        if cs is not None and cs.get(code) is not None:
+            found.append(system)
+    return found
+
+
+def _not_in(vs: Resource, system: str, code: str, coding: Coding, unknown: bool = False) -> Issue:
+    return messages.not_in_value_set(system, code, vs_label(vs), coding.at("code"), unknown, coding.display, coding.version)
 
 
 def _is_category(cs: CodeSystemIndex, concept: Concept | None, code: str) -> bool:
@@ -114,37 +218,33 @@ def _is_category(cs: CodeSystemIndex, concept: Concept | None, code: str) -> boo
 def _concept_issues(cs: CodeSystemIndex, concept: Concept, coding: Coding, options: ValidateOptions, nhs: bool) -> list[Issue]:
     issues: list[Issue] = []
     if concept.not_selectable and not options.abstract_ok:
-        issues.append(Issue(ERROR, "business-rule", "code-rule", f"Code '{concept.code}' is abstract, and not allowed in this context", (coding.at("code"),), "ABSTRACT_CODE_NOT_ALLOWED"))
-    if coding.display and not _display_ok(concept, coding.display):
+        issues.append(Issue(ERROR, "business-rule", "code-rule", f"Code '{cs.url}#{concept.code}' is abstract, and not allowed in this context", (coding.at("code"),), "ABSTRACT_CODE_NOT_ALLOWED"))
+    if coding.display:
         severity = WARNING if options.lenient_display or nhs else ERROR
-        issues.append(messages.wrong_display(cs.url, concept.code, coding.display, concept.display, severity, coding.at("display")))
+        wrong = check_display(cs, concept, coding.display, options.display_language, severity, coding.at("display"), spacing_ok=nhs)
+        if wrong is not None:
+            issues.append(wrong)
     if concept.inactive:
-        issues.append(messages.inactive(concept.code, concept.status, coding.at("code")))
+        issues.append(messages.inactive(concept.code, concept.status, coding.path or "code"))
     return issues
 
 
-def _display_ok(concept: Concept, display: str) -> bool:
-    wanted = _fold(display)
-    candidates = [concept.display, *(d.get("value") for d in concept.designations)]
-    return any(c is not None and _fold(c) == wanted for c in candidates)
-
-
-def _fold(text: str) -> str:
-    return " ".join(text.casefold().split())
-
-
-def _membership(sources: SourceChain, vs: Resource, system: str, code: str, coding: Coding, concept: Concept | None) -> list[Issue]:
+def _membership(sources: SourceChain, vs: Resource, system: str, code: str, coding: Coding,
+                concept: Concept | None) -> tuple[bool | None, list[Issue]]:
+    """(in the value set: True/False, None when the value set cannot be evaluated; the issues)."""
     try:
         found = Compose(sources).member(vs, system, code, coding.version)
     except ComposeError as exc:
-        return [exc.issue]
+        if exc.invalid:
+            raise
+        return None, [exc.issue]
     if found is Membership.IN or (found is Membership.UNKNOWN and concept is None):
-        return []
-    issue = messages.not_in_value_set(system, code, vs_label(vs), coding.at("code"), found is Membership.UNKNOWN)
+        return True, []
+    issue = _not_in(vs, system, code, coding, found is Membership.UNKNOWN)
     hint = _looks_like(sources, system, code)
     if hint:
         issue = Issue(issue.severity, issue.code, issue.tx_code, f"{issue.text}; it looks like {hint}: check the system", issue.expression, issue.message_id)
-    return [issue]
+    return found is Membership.UNKNOWN, [issue]
 
 
 def _looks_like(sources: SourceChain, system: str | None, code: str) -> str | None:

@@ -1,0 +1,66 @@
+"""`python -m ipg_validator.conformance [-v] [--write-known-failures] [suite ...]`: passed/failed per suite.
+
+`--write-known-failures` records the failing tests in conformance/known-failures.json (reasons kept
+for tests already listed); run it only over every suite.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections import Counter
+
+from .runner import KNOWN_FAILURES, REQUIRED, Runner, cases, known_failures, tests_dir
+
+
+def main(argv: list[str]) -> int:
+    from fastapi.testclient import TestClient
+
+    from ..server.app import create_app
+
+    verbose = "-v" in argv
+    write = "--write-known-failures" in argv
+    found: dict[str, str] = {}
+    wanted = {a for a in argv if not a.startswith("-")}
+    folder = tests_dir()
+    if not (folder / "test-cases.json").exists():
+        print(f"No test-cases.json in {folder}: set TX_ECOSYSTEM_TESTS", file=sys.stderr)
+        return 2
+    known = known_failures()
+    passed: Counter[str] = Counter()
+    failed: Counter[str] = Counter()
+    skipped: Counter[str] = Counter()
+    order: list[str] = []
+    with TestClient(create_app()) as client:
+        runner = Runner(client, folder)
+        for case in cases(folder):
+            if wanted and case.suite not in wanted:
+                continue
+            if case.suite not in order:
+                order.append(case.suite)
+            outcome = runner.run(case)
+            if outcome.skipped:
+                skipped[case.suite] += 1
+            elif outcome.passed:
+                passed[case.suite] += 1
+            else:
+                failed[case.suite] += 1
+                found[case.id] = known.get(case.id) or f"response differs: {outcome.detail}"[:300]
+                if verbose:
+                    mark = " (known)" if case.id in known else ""
+                    print(f"FAIL {case.id}{mark}: {outcome.detail}")
+    if write:
+        KNOWN_FAILURES.parent.mkdir(exist_ok=True)
+        KNOWN_FAILURES.write_text(json.dumps(dict(sorted(found.items())), indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+    print(f"{'suite':<28}{'passed':>8}{'failed':>8}{'skipped':>9}")
+    for suite in order:
+        flag = " *" if suite in REQUIRED else ""
+        print(f"{suite + flag:<28}{passed[suite]:>8}{failed[suite]:>8}{skipped[suite]:>9}")
+    total_p, total_f, total_s = sum(passed.values()), sum(failed.values()), sum(skipped.values())
+    print(f"{'total':<28}{total_p:>8}{total_f:>8}{total_s:>9}")
+    print("* must pass completely; skipped = tests for other server modes (as the HL7 runner skips them)")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1:]))

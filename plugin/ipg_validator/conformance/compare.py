@@ -1,0 +1,138 @@
+"""Response comparison by the rules of the HL7 runner (its CompareUtilities).
+
+An extra property in the actual response fails (unless comparing as a pattern); a missing one
+fails unless listed in `$optional-properties$`; array items marked `$optional$` may be absent;
+strings match literally unless they are one of the `$...$` templates.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+INSTANT = re.compile(r"([0-9]([0-9]([0-9][1-9]|[1-9]0)|[1-9]00)|[1-9]000)-(0[1-9]|1[0-2])-(0[1-9]|[1-2][0-9]|3[0-1])T([01][0-9]|2[0-3]):[0-5][0-9]:([0-5][0-9]|60)(\.[0-9]{1,9})?(Z|(\+|-)((0[0-9]|1[0-3]):[0-5][0-9]|14:00))")
+DATE = re.compile(r"([0-9]([0-9]([0-9][1-9]|[1-9]0)|[1-9]00)|[1-9]000)(-(0[1-9]|1[0-2])(-(0[1-9]|[1-2][0-9]|3[0-1])(T([01][0-9]|2[0-3]):[0-5][0-9]:([0-5][0-9]|60)(\.[0-9]{1,9})?)?)?(Z|(\+|-)((0[0-9]|1[0-3]):[0-5][0-9]|14:00)?)?)?")
+UUID = re.compile(r"urn:uuid:[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
+ID = re.compile(r"[A-Za-z0-9\-.]{1,64}")
+URL = re.compile(r"(https?://|www\.)[-a-zA-Z0-9+&@#/%?=~_|!:.;]*[-a-zA-Z0-9+&@#/%=~_|]")
+TOKEN = re.compile(r"[0-9a-zA-Z_][0-9a-zA-Z_@.\-]*")
+SEMVER = re.compile(r"(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(-[0-9A-Za-z.\-]+)?(\+[0-9A-Za-z.\-]+)?")
+VERSION = re.compile(r"[0-9]+\.[0-9]+(\.[0-9]+)?(-[0-9A-Za-z.\-]+)?")
+FIXED = {"$instant$": INSTANT, "$date$": DATE, "$uuid$": UUID, "$id$": ID, "$url$": URL, "$token$": TOKEN,
+         "$semver$": SEMVER, "$version$": VERSION}
+
+
+class Comparer:
+    """Compares an expected document (with templates) against an actual one; `modes` are server modes."""
+
+    def __init__(self, modes: frozenset[str] = frozenset(), pattern: bool = False) -> None:
+        self.modes = modes
+        self.pattern = pattern
+
+    def compare(self, expected: Any, actual: Any, path: str = "") -> str | None:
+        """None when `actual` matches `expected`, else the first difference."""
+        if isinstance(expected, dict) and isinstance(actual, dict):
+            return self._objects(path, expected, actual)
+        if isinstance(expected, list) and isinstance(actual, list):
+            return self._arrays(path, expected, actual)
+        if isinstance(expected, bool) or isinstance(actual, bool):
+            if isinstance(expected, bool) and isinstance(actual, bool) and expected == actual:
+                return None
+            return f"{path}: expected {expected!r}, found {actual!r}"
+        if isinstance(expected, str) and isinstance(actual, str):
+            return None if matches(actual, expected) else f"{path}: expected {expected!r}, found {actual!r}"
+        if isinstance(expected, (int, float)) and isinstance(actual, (int, float)):
+            return None if str(expected) == str(actual) else f"{path}: expected {expected}, found {actual}"
+        if expected is None and actual is None:
+            return None
+        return f"{path}: expected {type(expected).__name__} {expected!r}, found {type(actual).__name__} {actual!r}"
+
+    def _objects(self, path: str, expected: dict[str, Any], actual: dict[str, Any]) -> str | None:
+        optional = set(expected.get("$optional-properties$", ()))
+        for name, value in actual.items():
+            if name == "fhir_comments":
+                continue
+            if name in expected:
+                diff = self.compare(expected[name], value, f"{path}.{name}")
+                if diff:
+                    return diff
+            elif not self.pattern and name not in optional:
+                return f"properties differ at {path or '/'}: unexpected property {name}"
+        for name, value in expected.items():
+            if name in ("fhir_comments", "$optional$", "$optional-properties$") or name in optional:
+                continue
+            if name not in actual and not self._all_optional(value):
+                return f"properties differ at {path or '/'}: missing property {name}"
+        return None
+
+    def _arrays(self, path: str, expected: list[Any], actual: list[Any]) -> str | None:
+        if self.pattern:
+            c = 0
+            for i, item in enumerate(expected):
+                while c < len(actual) and self.compare(item, actual[c], f"{path}[{i}]") is not None:
+                    c += 1
+                if c >= len(actual):
+                    return f"the expected item at {path}[{i}] was not found"
+                c += 1
+            return None
+        minimum = sum(1 for item in expected if not self.is_optional(item))
+        if len(actual) > len(expected) or len(actual) < minimum:
+            return f"array item count differs at {path}: expected {len(expected)}, found {len(actual)}"
+        c = 0
+        for i, item in enumerate(expected):
+            if c >= len(actual):
+                if all(self.is_optional(e) for e in expected[i:]):
+                    return None
+                return f"one or more array items did not match at {path} starting at index {i}"
+            diff = self.compare(item, actual[c], f"{path}[{i}]")
+            if diff and not self.is_optional(item):
+                return diff
+            if not diff:
+                c += 1
+        if c < len(actual):
+            return f"unexpected node found in array {path} at index {c}"
+        return None
+
+    def is_optional(self, item: Any) -> bool:
+        if not isinstance(item, dict) or "$optional$" not in item:
+            return False
+        flag = item["$optional$"]
+        if isinstance(flag, bool):
+            return flag
+        flag = str(flag)
+        if flag.startswith("!"):
+            return flag[1:] not in self.modes
+        if flag.startswith("warning:"):
+            return True
+        return flag in self.modes
+
+    def _all_optional(self, value: Any) -> bool:
+        return isinstance(value, list) and all(self.is_optional(v) for v in value)
+
+
+def matches(actual: str, expected: str) -> bool:
+    """Whether an actual string matches an expected one: literal, or a `$...$` template."""
+    if not (len(expected) > 1 and expected.startswith("$") and expected.endswith("$")):
+        return actual == expected
+    body = expected[1:-1]
+    if body.startswith("choice:"):
+        return actual in body[len("choice:"):].split("|")
+    if body.startswith("fragments:"):
+        return _contains_all(actual, body[len("fragments:"):])
+    if body.startswith("external:"):
+        # no externals file: the text must contain every fragment after `external:N:`
+        _, _, rest = body[len("external:"):].partition(":")
+        return _contains_all(actual, rest)
+    if expected == "$$":
+        return True
+    if expected == "$string$":
+        return actual == actual.strip()
+    pattern = FIXED.get(expected)
+    if pattern is None:
+        return actual == expected
+    return pattern.fullmatch(actual) is not None
+
+
+def _contains_all(actual: str, fragments: str) -> bool:
+    low = actual.lower()
+    return all(f.lower() in low for f in fragments.split("|"))

@@ -1,0 +1,86 @@
+"""The ValueSet resource answering $expand, in the shape terminology clients expect (tx.fhir.org's).
+
+The request's expansion parameters are echoed, then one `used-codesystem` per code system
+release; each `contains` item has system, code, display, and abstract/inactive when true.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping
+from datetime import datetime, timezone
+from typing import Any
+
+from ..terminology.results import Expansion, ExpansionItem
+from .parameters import Params
+
+EXPANSION_MESSAGE = "http://hl7.org/fhir/StructureDefinition/valueset-expansion-message"
+ECHOED = ("filter", "offset", "count", "activeOnly", "displayLanguage", "includeDesignations", "includeDefinition",
+          "excludeNested", "valueSetVersion", "property", "system-version", "check-system-version", "force-system-version")
+UNCLOSED = "http://hl7.org/fhir/StructureDefinition/valueset-unclosed"
+UNCLOSED_REASON = "http://hl7.org/fhir/StructureDefinition/valueset-unclosed-reason"
+STATUS_URI = "http://hl7.org/fhir/concept-properties#status"
+DROPPED = ("compose", "text", "expansion", "meta")
+
+
+def expansion_resource(vs: Mapping[str, Any], exp: Expansion, params: Params) -> dict[str, Any]:
+    """`vs` (without its compose) with the expansion `exp` of the request `params`."""
+    echoed = [{"name": name, **echo_value(value)} for name, value in params.items if name in ECHOED]
+    echoed += [{"name": "used-codesystem", "valueUri": used} for used in exp.used_code_systems]
+    echoed += [{"name": "used-fragment", "valueUri": used} for used in exp.fragments]
+    echoed += [{"name": "used-valueset", "valueUri": used} for used in exp.used_value_sets]
+    expansion: dict[str, Any] = {
+        "identifier": f"urn:uuid:{uuid.uuid4()}",
+        "timestamp": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "total": exp.total,
+        "offset": exp.offset,
+        "parameter": echoed,
+        "property": [{"code": "status", "uri": STATUS_URI}] if any(_status(i) for i in exp.items) else [],
+        "contains": [contains_item(i) for i in exp.items],
+    }
+    extensions = [{"url": EXPANSION_MESSAGE, "valueString": i.text} for i in exp.issues]
+    if exp.fragments:
+        extensions.append({"url": UNCLOSED, "valueBoolean": True})
+        extensions += [{"url": UNCLOSED_REASON, "valueString": f"This extension is based on a fragment of the code system {used.split('|')[0]}"}
+                       for used in exp.fragments]
+    if extensions:
+        expansion = {"extension": extensions, **expansion}
+    out = {k: v for k, v in vs.items() if k not in DROPPED}
+    out["expansion"] = {k: v for k, v in expansion.items() if v != []}
+    return out
+
+
+def echo_value(value: Any) -> dict[str, Any]:
+    """A request parameter's value as echoed in `expansion.parameter`, keeping its FHIR type."""
+    if isinstance(value, bool):
+        return {"valueBoolean": value}
+    if isinstance(value, int):
+        return {"valueInteger": value}
+    text = str(value)
+    if text.isdigit():
+        return {"valueInteger": int(text)}
+    if text in ("true", "false"):
+        return {"valueBoolean": text == "true"}
+    if "|" in text and "://" in text:
+        return {"valueUri": text}
+    return {"valueString": text}
+
+
+def contains_item(item: ExpansionItem) -> dict[str, Any]:
+    """One `expansion.contains` entry."""
+    out: dict[str, Any] = {"system": item.system}
+    if item.abstract:
+        out["abstract"] = True
+    if item.inactive:
+        out["inactive"] = True
+    out["code"] = item.code
+    if item.display:
+        out["display"] = item.display
+    status = _status(item)
+    if status:
+        out["property"] = [{"code": "status", "valueCode": status}]
+    return out
+
+
+def _status(item: ExpansionItem) -> str | None:
+    return next((str(v) for name, v in item.properties if name == "status"), None)

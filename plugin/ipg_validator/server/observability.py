@@ -1,0 +1,216 @@
+"""One JSON log line per request, and Prometheus metrics (`GET /metrics`).
+
+The log line holds the request id (the client's `X-Request-Id`, else a new one, echoed in the
+response), method, path, operation, status and duration, and for $validate the number of issues
+by severity. Never a body, a query string or a header value other than the request id: no
+patient data reaches the logs.
+
+Metrics work with several uvicorn worker processes: `ipg-validator serve --workers N` points
+`PROMETHEUS_MULTIPROC_DIR` at an empty folder before the workers start, each worker writes its
+samples there, and `/metrics` (whichever worker answers) adds up every worker's samples.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import re
+import time
+import uuid
+from collections import Counter as Tally
+from datetime import datetime, timezone
+from typing import Any
+
+import orjson
+from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client import multiprocess
+from starlette.datastructures import MutableHeaders
+from starlette.responses import Response
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from ..terminology.results import SEVERITY_ORDER
+
+ACCESS_LOG = logging.getLogger("ipg_validator.access")
+REQUEST_ID = "x-request-id"
+MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
+RULES_SYSTEM = "https://ipg-validator.org/fhir/CodeSystem/ipg672-rules"
+MESSAGE_ID = "http://hl7.org/fhir/StructureDefinition/operationoutcome-message-id"
+_SAFE_ID = re.compile(r"[A-Za-z0-9._:\-]{1,128}")
+_OPEN = ("healthz", "readyz", "metrics")
+_TYPES = frozenset({"CodeSystem", "ValueSet", "NamingSystem", "StructureDefinition", "OperationDefinition",
+                    "CapabilityStatement", "TerminologyCapabilities", "Bundle", "Procedure", "Condition"})
+_OPERATIONS = frozenset({"$validate", "$validate-code", "$expand", "$lookup", "$subsumes", "$translate"})
+
+REQUESTS = Counter("ipg_requests_total", "HTTP requests answered, by operation and status", ["operation", "status"])
+LATENCY = Histogram(
+    "ipg_request_duration_seconds", "Time to answer a request, by operation and status", ["operation", "status"],
+    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
+)
+FINDINGS = Counter("ipg_validation_findings_total", "Issues reported by $validate, by rule (or message) id and severity", ["rule", "severity"])
+CONTENT_LOAD = Gauge("ipg_content_load_seconds", "Seconds taken to load and index the content at start", multiprocess_mode="max")
+CONTENT_RESOURCES = Gauge("ipg_content_resources", "Content loaded, by resource type (rules: guidance rules)", ["type"], multiprocess_mode="max")
+
+
+def operation_of(method: str, path: str) -> str:
+    """A bounded name for what a request asks: `ValueSet/$validate-code`, `read`, `metadata`, `healthz`, ..."""
+    if path.strip("/") in _OPEN:
+        return path.strip("/")
+    if path != "/fhir" and not path.startswith("/fhir/"):
+        return "other"
+    parts = [p for p in path[len("/fhir"):].split("/") if p]
+    if not parts:
+        return "other"
+    kind = parts[0] if parts[0] in _TYPES else "other"
+    if parts[-1].startswith("$"):
+        return f"{kind}/{parts[-1] if parts[-1] in _OPERATIONS else '$other'}"
+    if parts == ["metadata"]:
+        return "metadata"
+    if method == "OPTIONS":
+        return "options"
+    return {1: f"{kind}/search", 2: f"{kind}/read"}.get(len(parts), "other")
+
+
+def request_id(scope: Scope) -> str:
+    """The client's X-Request-Id when it is a plain token of up to 128 characters, else a new UUID."""
+    for name, value in scope.get("headers", ()):
+        if name == b"x-request-id":
+            text = value.decode("latin-1").strip()
+            if _SAFE_ID.fullmatch(text):
+                return text
+    return uuid.uuid4().hex
+
+
+class Observe:
+    """ASGI middleware: request id, one JSON log line and the metrics, for every HTTP request."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        rid = request_id(scope)
+        scope.setdefault("state", {})["request_id"] = rid
+        operation = operation_of(scope["method"], scope["path"])
+        keep_body = operation.endswith("/$validate")
+        body: list[bytes] = []
+        status = 500
+        recorded = False
+
+        def record() -> None:
+            nonlocal recorded
+            recorded = True
+            seconds = time.perf_counter() - started
+            labels = {"operation": operation, "status": str(status)}
+            REQUESTS.labels(**labels).inc()
+            LATENCY.labels(**labels).observe(seconds)
+            fields: dict[str, Any] = {
+                "request_id": rid, "method": scope["method"], "path": scope["path"][:256],
+                "operation": operation, "status": status, "duration_ms": round(seconds * 1000, 2),
+            }
+            if keep_body and status == 200:
+                fields["issues"] = _count_findings(b"".join(body))
+            ACCESS_LOG.info("request", extra={"fields": fields})
+
+        async def send_with_id(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                MutableHeaders(scope=message)["X-Request-Id"] = rid
+            elif message["type"] == "http.response.body":
+                if keep_body:
+                    body.append(message.get("body", b""))
+                if not message.get("more_body", False) and not recorded:
+                    record()  # before the last byte leaves: a client that has its answer sees it counted
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_id)
+        finally:
+            if not recorded:
+                record()
+
+
+def _count_findings(body: bytes) -> dict[str, int]:
+    """Issues by severity in a $validate OperationOutcome; also counted per rule id in the metrics."""
+    try:
+        outcome = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        return {}
+    issues = outcome.get("issue") if isinstance(outcome, dict) else None
+    severities: Tally[str] = Tally()
+    for issue in issues if isinstance(issues, list) else ():
+        if not isinstance(issue, dict):
+            continue
+        severity = str(issue.get("severity", "unknown"))
+        severities[severity] += 1
+        FINDINGS.labels(rule=_rule_of(issue), severity=severity).inc()
+    return {s: severities[s] for s in sorted(severities, key=lambda s: SEVERITY_ORDER.get(s, 9))}
+
+
+def _rule_of(issue: dict[str, Any]) -> str:
+    """The guidance rule id; else the message id; else the issue code (all bounded sets)."""
+    codings = (issue.get("details") or {}).get("coding") or []
+    for coding in codings:
+        if isinstance(coding, dict) and coding.get("system") == RULES_SYSTEM and coding.get("code"):
+            return str(coding["code"])
+    for ext in issue.get("extension") or []:
+        if isinstance(ext, dict) and ext.get("url") == MESSAGE_ID and ext.get("valueString"):
+            return str(ext["valueString"])[:64]
+    return f"issue-{issue.get('code', 'unknown')}"
+
+
+def record_content(load_seconds: float, counts: dict[str, int]) -> None:
+    """Set the content gauges (each worker sets its own; /metrics shows the largest)."""
+    CONTENT_LOAD.set(load_seconds)
+    for kind, count in counts.items():
+        CONTENT_RESOURCES.labels(type=kind).set(count)
+
+
+def metrics_response() -> Response:
+    """The Prometheus text exposition: every worker's samples when in multi-process mode."""
+    if os.environ.get(MULTIPROC_ENV):
+        registry = CollectorRegistry()
+        multiprocess.MultiProcessCollector(registry)
+    else:
+        registry = REGISTRY
+    return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
+
+
+class JsonFormatter(logging.Formatter):
+    """Each record as one JSON object: time, level, logger, message and the record's `fields`."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        out: dict[str, Any] = {
+            "time": datetime.fromtimestamp(record.created, timezone.utc).isoformat(timespec="milliseconds"),
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "message": record.getMessage(),
+            "pid": record.process,
+        }
+        fields = getattr(record, "fields", None)
+        if isinstance(fields, dict):
+            out.update(fields)
+        if record.exc_info:
+            out["error"] = self.formatException(record.exc_info)
+        return json.dumps(out, default=str)
+
+
+def log_config(level: str) -> dict[str, Any]:
+    """logging.dictConfig for uvicorn and the service: JSON lines on stderr."""
+    upper = "DEBUG" if level.lower() == "trace" else level.upper()
+    return {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "formatters": {"json": {"()": f"{__name__}.JsonFormatter"}},
+        "handlers": {"stderr": {"class": "logging.StreamHandler", "formatter": "json", "stream": "ext://sys.stderr"}},
+        "loggers": {
+            "uvicorn": {"handlers": ["stderr"], "level": upper, "propagate": False},
+            "uvicorn.error": {"level": upper},
+            "uvicorn.access": {"handlers": [], "level": "WARNING", "propagate": False},
+            "ipg_validator": {"handlers": ["stderr"], "level": upper, "propagate": False},
+        },
+    }

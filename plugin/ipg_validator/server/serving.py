@@ -1,0 +1,63 @@
+"""Run the server under uvicorn: one process, or worker processes sharing the metrics.
+
+With one worker the app is built here, from the content already loaded and checked. With more,
+uvicorn starts each worker from the import string `ipg_validator.server.app:app_from_environment`
+(an app factory reading the `IPG_*` variables the CLI has set), and Prometheus runs in
+multi-process mode: `PROMETHEUS_MULTIPROC_DIR` names a folder (made here and removed on exit
+unless the operator set it, in which case its old samples are cleared first), so /metrics adds
+up the samples of every worker, whichever one answers the scrape.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+from ..content.index import ContentIndex
+from ..settings import Settings
+from .observability import MULTIPROC_ENV, log_config
+
+FACTORY = "ipg_validator.server.app:app_from_environment"
+
+
+def run(settings: Settings, index: ContentIndex, load_seconds: float) -> None:
+    """Serve until SIGINT/SIGTERM; requests in flight get `settings.graceful_timeout` seconds to finish."""
+    import uvicorn
+
+    common = dict(
+        host=settings.host, port=settings.port, log_level=settings.log_level, log_config=log_config(settings.log_level),
+        access_log=False, timeout_graceful_shutdown=max(1, round(settings.graceful_timeout)) if settings.graceful_timeout else None,
+        server_header=False,
+    )
+    if settings.workers == 1:
+        from .app import create_app
+
+        app = create_app(index, settings=settings, load_seconds=load_seconds)
+        uvicorn.run(app, **common)
+        return
+    saved = dict(os.environ)
+    os.environ.update(settings.to_env())  # what each worker builds its app from
+    made = _metrics_folder()
+    try:
+        uvicorn.run(FACTORY, factory=True, workers=settings.workers, **common)
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+        if made is not None:
+            shutil.rmtree(made, ignore_errors=True)
+
+
+def _metrics_folder() -> Path | None:
+    """Point PROMETHEUS_MULTIPROC_DIR at an empty folder; returns the folder when made here."""
+    given = os.environ.get(MULTIPROC_ENV)
+    if given:
+        folder = Path(given)
+        folder.mkdir(parents=True, exist_ok=True)
+        for stale in folder.glob("*.db"):
+            stale.unlink()
+        return None
+    folder = Path(tempfile.mkdtemp(prefix="ipg-validator-metrics-"))
+    os.environ[MULTIPROC_ENV] = str(folder)
+    return folder

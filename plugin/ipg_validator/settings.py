@@ -1,0 +1,181 @@
+"""Every `IPG_*` environment variable in one place: name, default, meaning; read by the CLI and the server.
+
+`ipg-validator serve` turns its flags into these variables (a flag wins over the environment)
+and passes them on, so uvicorn worker processes build the same application from the
+environment alone (`server.app.app_from_environment`). docs/deploying.md shows `SETTINGS` as a table.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from .fhir.limits import ORJSON_MAX_DEPTH, Limits
+
+
+class SettingsError(ValueError):
+    """A setting with a value that cannot be used; names the variable."""
+
+
+@dataclass(frozen=True)
+class Setting:
+    env: str
+    flag: str | None
+    default: str
+    help: str
+
+
+def _cores() -> int:
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):
+        return max(1, os.cpu_count() or 1)
+
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting("IPG_HOST", "--host", "127.0.0.1", "Interface to listen on (the container image sets 0.0.0.0)."),
+    Setting("IPG_PORT", "--port", "8080", "Port to listen on."),
+    Setting("IPG_WORKERS", "--workers", "number of cores", "Worker processes; each loads the content and answers requests."),
+    Setting("IPG_LOG_LEVEL", "--log-level", "info", "critical, error, warning, info, debug or trace; `info` logs one JSON line per request."),
+    Setting("IPG_CONTENT", "--content", "(none)", f"Extra content folders (e.g. a TRUD import), `{os.pathsep}`-separated; the shipped content is always loaded."),
+    Setting("IPG_MAX_BODY_BYTES", "--max-body-bytes", "10485760", "Largest request body (413)."),
+    Setting("IPG_MAX_JSON_DEPTH", "--max-json-depth", "100", f"Deepest JSON nesting of a body (413); at most {ORJSON_MAX_DEPTH}."),
+    Setting("IPG_MAX_BUNDLE_ENTRIES", "--max-bundle-entries", "10000", "Most entries in a Bundle sent to $validate (413)."),
+    Setting("IPG_MAX_TX_RESOURCES", "--max-tx-resources", "50", "Most `tx-resource` parameters in one request (413)."),
+    Setting("IPG_MAX_TX_RESOURCE_BYTES", "--max-tx-resource-bytes", "5242880", "Largest total size of the `tx-resource` parameters (413)."),
+    Setting("IPG_MAX_EXPANSION", "--max-expansion", "10000", "Most codes in one $expand (422)."),
+    Setting("IPG_TIME_BUDGET", "--time-budget", "30", "Seconds a /fhir request may take before it is answered 503 (0: no budget)."),
+    Setting("IPG_GRACEFUL_TIMEOUT", "--graceful-timeout", "30", "Seconds requests in flight get to finish on shutdown (SIGTERM)."),
+    Setting("IPG_API_KEYS", None, "(none)", "Comma-separated bearer tokens; when any is set, /fhir requires one (401)."),
+    Setting("IPG_API_KEYS_FILE", "--api-keys-file", "(none)", "File of bearer tokens, one per line (`#` comments); added to IPG_API_KEYS."),
+    Setting("IPG_CORS_ORIGINS", "--cors-origin", "(none)", "Comma-separated origins allowed to call the API from a browser (`*` for any)."),
+)
+
+LOG_LEVELS = ("critical", "error", "warning", "info", "debug", "trace")
+_LIMIT_VARS = {
+    "IPG_MAX_BODY_BYTES": "max_body_bytes",
+    "IPG_MAX_JSON_DEPTH": "max_json_depth",
+    "IPG_MAX_BUNDLE_ENTRIES": "max_bundle_entries",
+    "IPG_MAX_TX_RESOURCES": "max_tx_resources",
+    "IPG_MAX_TX_RESOURCE_BYTES": "max_tx_resource_bytes",
+    "IPG_MAX_EXPANSION": "max_expansion",
+}
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The server's configuration; `from_env` reads it, `to_env` writes it for worker processes."""
+
+    host: str = "127.0.0.1"
+    port: int = 8080
+    workers: int = field(default_factory=_cores)
+    log_level: str = "info"
+    content: tuple[Path, ...] = ()
+    limits: Limits = Limits()
+    time_budget: float = 30.0
+    graceful_timeout: float = 30.0
+    api_keys: tuple[str, ...] = field(default=(), repr=False)
+    api_keys_file: Path | None = None
+    cors_origins: tuple[str, ...] = ()
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        """Settings from `IPG_*` variables (unset or empty: the default); a bad value is a SettingsError."""
+        env = {k: v for k, v in (os.environ if environ is None else environ).items() if k.startswith("IPG_") and v.strip()}
+        limits = Limits()
+        for var, name in _LIMIT_VARS.items():
+            if var in env:
+                limits = replace(limits, **{name: _integer(env, var, minimum=1)})
+        if limits.max_json_depth > ORJSON_MAX_DEPTH:
+            raise SettingsError(f"IPG_MAX_JSON_DEPTH={limits.max_json_depth}: at most {ORJSON_MAX_DEPTH} (the JSON parser's own limit)")
+        level = env.get("IPG_LOG_LEVEL", "info").strip().lower()
+        if level not in LOG_LEVELS:
+            raise SettingsError(f"IPG_LOG_LEVEL={level!r}: use one of {', '.join(LOG_LEVELS)}")
+        keys_file = Path(env["IPG_API_KEYS_FILE"]) if "IPG_API_KEYS_FILE" in env else None
+        keys = _split(env.get("IPG_API_KEYS", "")) + (_read_keys(keys_file) if keys_file else ())
+        return cls(
+            host=env.get("IPG_HOST", "127.0.0.1").strip(),
+            port=_integer(env, "IPG_PORT", minimum=0, maximum=65535) if "IPG_PORT" in env else 8080,
+            workers=_integer(env, "IPG_WORKERS", minimum=1) if "IPG_WORKERS" in env else _cores(),
+            log_level=level,
+            content=tuple(Path(p) for p in env.get("IPG_CONTENT", "").split(os.pathsep) if p.strip()),
+            limits=limits,
+            time_budget=_seconds(env, "IPG_TIME_BUDGET", 30.0),
+            graceful_timeout=_seconds(env, "IPG_GRACEFUL_TIMEOUT", 30.0),
+            api_keys=tuple(dict.fromkeys(keys)),
+            api_keys_file=keys_file,
+            cors_origins=_split(env.get("IPG_CORS_ORIGINS", "")),
+        )
+
+    def to_env(self) -> dict[str, str]:
+        """The variables that give these settings back through `from_env` (keys stay in their variable or file)."""
+        out = {
+            "IPG_HOST": self.host,
+            "IPG_PORT": str(self.port),
+            "IPG_WORKERS": str(self.workers),
+            "IPG_LOG_LEVEL": self.log_level,
+            "IPG_CONTENT": os.pathsep.join(str(p.resolve()) for p in self.content),
+            "IPG_TIME_BUDGET": repr(self.time_budget),
+            "IPG_GRACEFUL_TIMEOUT": repr(self.graceful_timeout),
+            "IPG_CORS_ORIGINS": ",".join(self.cors_origins),
+        }
+        out.update({var: str(getattr(self.limits, name)) for var, name in _LIMIT_VARS.items()})
+        if self.api_keys_file is not None:
+            out["IPG_API_KEYS_FILE"] = str(self.api_keys_file.resolve())
+        return out
+
+
+def flag_overrides(**flags: Any) -> dict[str, str]:
+    """Command-line flags (None: not given) as the `IPG_*` variables they override."""
+    by_flag = {s.flag.lstrip("-").replace("-", "_"): s.env for s in SETTINGS if s.flag}
+    out: dict[str, str] = {}
+    for name, value in flags.items():
+        if value is None or (isinstance(value, (list, tuple)) and not value):
+            continue
+        var = by_flag[name]
+        if isinstance(value, (list, tuple)):
+            out[var] = (os.pathsep if var == "IPG_CONTENT" else ",").join(str(v) for v in value)
+        else:
+            out[var] = str(value)
+    return out
+
+
+def _split(text: str) -> tuple[str, ...]:
+    return tuple(part.strip() for part in text.split(",") if part.strip())
+
+
+def _read_keys(path: Path) -> tuple[str, ...]:
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except OSError as exc:
+        raise SettingsError(f"IPG_API_KEYS_FILE={path}: cannot be read ({exc.strerror or exc})") from None
+    keys = tuple(line.strip() for line in lines if line.strip() and not line.lstrip().startswith("#"))
+    if not keys:
+        raise SettingsError(f"IPG_API_KEYS_FILE={path}: holds no keys (one per line)")
+    return keys
+
+
+def _integer(env: Mapping[str, str], var: str, *, minimum: int, maximum: int | None = None) -> int:
+    text = env[var].strip().replace("_", "")
+    try:
+        value = int(text)
+    except ValueError:
+        raise SettingsError(f"{var}={env[var]!r}: not a whole number") from None
+    if value < minimum or (maximum is not None and value > maximum):
+        raise SettingsError(f"{var}={value}: must be {minimum} or more" + (f" and {maximum} or less" if maximum is not None else ""))
+    return value
+
+
+def _seconds(env: Mapping[str, str], var: str, default: float) -> float:
+    if var not in env:
+        return default
+    try:
+        value = float(env[var])
+    except ValueError:
+        raise SettingsError(f"{var}={env[var]!r}: not a number of seconds") from None
+    if value < 0 or value != value:
+        raise SettingsError(f"{var}={env[var]!r}: must be 0 or more")
+    return value

@@ -1,0 +1,155 @@
+"""Each encounter's guidance checklist: every required (or optional) code, present, missing or wrong.
+
+The lines come from the rules file, not from code: a `require-each` rule gives one line per
+code of its value set (X65.3, Y36.4, Y53.4), a `require-any` rule one line for its value set
+(J12.3, the Y89 subcode, C78.7, the primary). A rule of severity `information` is optional.
+
+The encounter is read exactly as the rules engine reads it (the same grouping, rank order,
+normalised codings and value-set membership), so a line is `missing` exactly when the engine
+reports that rule for that code. A line is `wrong` when no clean coding meets it but a coding
+of the encounter aimed at it (the same code, or its category such as Y89 or C18) has an error.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+from ..bundle.codings import coded_items
+from ..bundle.grouping import Group, group_entries, rank_order
+from ..bundle.validate import _entries, _Judge, _profiles  # the engine's own reading of a Bundle
+from ..content.index import ContentIndex
+from ..rules.case import CodedItem, EncounterCase
+from ..rules.engine import in_scope
+from ..rules.ruleset import Rule, RuleSet
+from ..terminology.results import Issue
+
+LINE_KINDS = ("require-each", "require-any")
+PRESENT, MISSING, WRONG = "present", "missing", "wrong"
+
+
+def bundle_checklists(index: ContentIndex, body: Any, *, profile: str | None = None) -> list[dict[str, Any]]:
+    """The checklist of every encounter of a Bundle (or of a Parameters' `resource`); [] for anything else."""
+    bundle = _unwrap(body)
+    if not isinstance(bundle, dict) or bundle.get("resourceType") != "Bundle":
+        return []
+    entries = _entries(bundle)
+    judge = _Judge(index, _profiles(bundle, profile))
+    out: list[dict[str, Any]] = []
+    for rules in index.rule_sets:
+        coded: dict[int, tuple[list[CodedItem], list[Issue]]] = {
+            e.index: coded_items(judge.sources, e.resource, e.path) for e in entries if e.kind in ("Procedure", "Condition")
+        }
+        for group in group_entries(entries, rules).groups:
+            out.append(_encounter(judge, rules, group, coded))
+    return out
+
+
+def _encounter(judge: _Judge, rules: RuleSet, group: Group, coded: Mapping[int, tuple[list[CodedItem], list[Issue]]]) -> dict[str, Any]:
+    procedures, conditions = rank_order(group)
+    case = EncounterCase(
+        label=group.label, expression=group.expression,
+        procedures=tuple(i for e in procedures for i in coded[e.index][0]),
+        diagnoses=tuple(i for e in conditions for i in coded[e.index][0]),
+        has_encounter=group.encounter is not None,
+        forced=rules.profile is not None and rules.profile in judge.profiles,
+    )
+    errors = {i.expression[0] for e in (*procedures, *conditions) for i in coded[e.index][1] if i.is_error and i.expression}
+    return {
+        "encounter": group.label,
+        "expression": group.expression,
+        "resources": [group.expression, *(e.path for e in (*procedures, *conditions))],
+        "guidance": rules.title,
+        "ruleSet": rules.id,
+        "summaryRule": rules.of_kind("summary").id,  # the rule id of the encounter's summary issue in the OperationOutcome
+        "applies": in_scope(rules, case, judge.member),
+        "procedures": [_coding(i, n) for n, i in enumerate(case.procedures, 1)],
+        "diagnoses": [_coding(i, n) for n, i in enumerate(case.diagnoses, 1)],
+        "items": [line for rule in rules.guidance_rules if rule.kind in LINE_KINDS for line in _lines(judge, rule, case, errors)],
+    }
+
+
+def _lines(judge: _Judge, rule: Rule, case: EncounterCase, errors: set[str]) -> list[dict[str, Any]]:
+    url = rule.value_sets[0]
+    vs = judge.index.value_set(url) or {}
+    members = judge.members(url)
+    if rule.kind == "require-each":
+        return [_line(judge, rule, case, errors, code, display, [(code, display)], lambda i, c=code: i.code == c, [code])
+                for code, display in members]
+    parts = _label_parts(judge.index, vs, frozenset()) or [c for c, _ in members]
+    label = value_set_label(judge.index, vs) or " or ".join(parts)
+    title = members[0][1] if len(members) == 1 and parts == [members[0][0]] else vs.get("title") or vs.get("name") or url
+    return [_line(judge, rule, case, errors, label, title, members, lambda i: True, parts)]
+
+
+def _line(judge: _Judge, rule: Rule, case: EncounterCase, errors: set[str], label: str, title: str | None,
+          codes: Sequence[tuple[str, str | None]], matches: Callable[[CodedItem], bool], parts: Sequence[str]) -> dict[str, Any]:
+    url = rule.value_sets[0]
+    items = case.items(rule.target or "procedures")
+    met = [i for i in items if i.usable and matches(i) and judge.member(url, i)]
+    clean = [i for i in met if not _has_error(i, errors)]
+    aimed = [i for i in items if i not in clean and _has_error(i, errors) and (i in met or _aims_at(i.code, codes, parts))]
+    status = PRESENT if clean else WRONG if aimed else MISSING
+    return {
+        "rule": rule.id,
+        "target": rule.target,
+        "valueSet": url,
+        "label": label,
+        "title": title or "",
+        "optional": rule.severity == "information",
+        "status": status,
+        "codes": [{"code": c, "display": d or ""} for c, d in codes],
+        "found": [_coding(i, items.index(i) + 1) for i in clean],
+        "wrong": [_coding(i, items.index(i) + 1) for i in aimed],
+    }
+
+
+def _has_error(item: CodedItem, errors: set[str]) -> bool:
+    return any(e == item.expression or e.startswith(item.expression + ".") for e in errors)
+
+
+def _aims_at(code: str, codes: Sequence[tuple[str, str | None]], parts: Sequence[str]) -> bool:
+    """Whether a coding meant this line: one of its codes, or the category they belong to (Y89, C18)."""
+    wanted = code.strip().upper().rstrip("-").rstrip(".")
+    categories = {c.split(".")[0] for c, _ in codes} | {p.split(".")[0].split()[0] for p in parts}
+    return any(wanted == c for c, _ in codes) or wanted in categories
+
+
+def _coding(item: CodedItem, position: int) -> dict[str, Any]:
+    return {
+        "code": item.code, "display": item.display or "", "system": item.system, "systemName": item.system_name,
+        "expression": item.expression, "resource": item.resource, "position": position, "usable": item.usable,
+    }
+
+
+def value_set_label(index: ContentIndex, vs: Mapping[str, Any]) -> str:
+    """The codes of a value set as a coder writes them, 'C18.x, C19, C20 or Z85.0', from its compose."""
+    parts = _label_parts(index, vs, frozenset())
+    return parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " or " + parts[-1] if parts else ""
+
+
+def _label_parts(index: ContentIndex, vs: Mapping[str, Any], seen: frozenset[str]) -> list[str]:
+    url = str(vs.get("url"))
+    compose = vs.get("compose")
+    if url in seen or not isinstance(compose, Mapping):
+        return []
+    parts: list[str] = []
+    for include in compose.get("include") or []:
+        if not isinstance(include, Mapping):
+            continue
+        for imported in include.get("valueSet") or []:
+            inner = index.value_set(imported) if isinstance(imported, str) else None
+            parts += _label_parts(index, inner, seen | {url}) if inner is not None else []
+        parts += [c["code"] for c in include.get("concept") or [] if isinstance(c, Mapping) and isinstance(c.get("code"), str)]
+        for flt in include.get("filter") or []:
+            if isinstance(flt, Mapping) and isinstance(flt.get("value"), str) and flt.get("op") in ("descendent-of", "is-a"):
+                parts.append(f"{flt['value']}.x" if flt["op"] == "descendent-of" else f"{flt['value']} or a subcode")
+    return parts
+
+
+def _unwrap(body: Any) -> Any:
+    if isinstance(body, dict) and body.get("resourceType") == "Parameters" and isinstance(body.get("parameter"), list):
+        for param in body["parameter"]:
+            if isinstance(param, dict) and param.get("name") == "resource":
+                return param.get("resource")
+    return body
