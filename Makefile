@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8080
 
-.PHONY: run test bench venv clean conformance
+.PHONY: run test bench venv clean conformance fuzz soak
 
 $(BIN)/ipg-validator: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -30,3 +30,11 @@ clean:
 # HL7 terminology ecosystem suites (TX_ECOSYSTEM_TESTS, default ../shared/tx-ecosystem/tests): passed/failed per suite
 conformance: venv
 	$(BIN)/python -m ipg_validator.conformance
+
+# Hostile-input tests with many more examples (tests/fuzz: HYPOTHESIS_PROFILE=fuzz, x20) and the heavy cases
+fuzz: venv
+	HYPOTHESIS_PROFILE=fuzz $(BIN)/python -m pytest -q --hypothesis-show-statistics tests/test_properties_fhir.py tests/test_bundle_properties.py tests/test_hostile_bodies.py tests/test_hostile_terminology.py tests/test_schemathesis.py tests/test_concurrency.py tests/test_cli_hostile.py
+
+# `serve --workers 2` on a free loopback port under a steady mixed load (SOAK_SECONDS, default 60): zero errors, memory flat
+soak: venv
+	PYTHONPATH=. $(BIN)/python -m bench.soak

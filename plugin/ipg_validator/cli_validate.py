@@ -2,8 +2,9 @@
 locally (the same code path as `POST /fhir/Bundle/$validate`) or by a FHIR server (`--server`).
 
 Every input is reported, none skipped silently: a file that cannot be read, is not UTF-8, is
-empty or is not JSON is an input with an error (exit 2). Exit codes: 0 clean, 1 findings at or
-above --fail-on, 2 an unreadable input or a usage problem (2 wins over 1).
+empty, is not JSON or has a property twice in one object is an input with an error (exit 2).
+Exit codes: 0 clean, 1 findings at or above --fail-on, 2 an unreadable input or a usage
+problem (2 wins over 1).
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from rich.text import Text
 
 from . import cli_output as show
 from .cli import ContentOpt, app, load_index
-from .fhir.jsonio import FHIR_JSON, dump_json
+from .fhir.jsonio import FHIR_JSON, dump_json, duplicate_key, duplicate_text
 from .fhir.outcome import operation_outcome
 from .fhir.validate_op import validate_operation
 from .terminology.results import SEVERITY_ORDER, Issue
@@ -233,6 +234,9 @@ def _json_input(raw: bytes, name: str, url: str, *, ndjson: bool = False) -> Inp
     except orjson.JSONDecodeError as exc:
         where = f"column {exc.colno}" if ndjson else f"line {exc.lineno} column {exc.colno}"
         return Input(name, url, raw, problem=f"not JSON: {exc.msg} at {where}")
+    duplicate = duplicate_key(text)
+    if duplicate is not None:  # as the server refuses it (400): which of the two counts is not defined
+        return Input(name, url, raw, problem=f"ambiguous JSON: {duplicate_text(duplicate)}")
     return Input(name, url, raw, body=body)
 
 

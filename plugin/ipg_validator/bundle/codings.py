@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, MutableMapping
+from dataclasses import replace
 from typing import Any
 
 from ..rules.case import CodedItem
@@ -14,9 +15,41 @@ from ..terminology.validate import ValidateOptions, validate_code
 UNUSABLE = frozenset({"invalid-data", "not-found"})  # no system, or a system nobody knows
 LENIENT = ValidateOptions(lenient_display=True)
 
+# A coding's answer depends on (system, code, version, display) and the content only; its place is
+# put back into every issue on reuse. The answer is worked out with this place, which no real path has.
+_HERE = "\x00coding\x00"
 
-def coded_items(sources: SourceChain, resource: Mapping[str, Any], path: str) -> tuple[list[CodedItem], list[Issue]]:
-    """The codings of `resource.code`, normalised, with every terminology finding on them."""
+Key = tuple[str | None, str, str | None, str | None]
+
+
+class _Answer:
+    """What the check of one coding says, wherever it appears: the normalised coding and its issues."""
+
+    __slots__ = ("system", "code", "display", "system_name", "usable", "issues")
+
+    def __init__(self, sources: SourceChain, coding: Coding) -> None:
+        result = validate_code(sources, [coding], options=LENIENT)
+        system = result.system or coding.system
+        fmt = format_for(system) if system else None
+        self.system = system
+        self.code = result.code or coding.code or ""
+        self.display = result.display
+        self.system_name = fmt.name if fmt else (system or "a code with no system")
+        self.usable = bool(system) and not any(i.tx_code in UNUSABLE for i in result.issues)
+        self.issues = tuple(result.issues)  # their expressions (and any text naming the coding) hold _HERE
+
+    def issues_at(self, where: str) -> list[Issue]:
+        return [_placed(i, where) for i in self.issues]
+
+
+def coded_items(
+    sources: SourceChain, resource: Mapping[str, Any], path: str, memo: MutableMapping[Key, _Answer] | None = None
+) -> tuple[list[CodedItem], list[Issue]]:
+    """The codings of `resource.code`, normalised, with every terminology finding on them.
+
+    `memo` (kept per content index by the caller, bounded there) remembers the check of each
+    distinct (system, code, version, display), so a Bundle repeating codes checks each once.
+    """
     code = resource.get("code")
     codings = code.get("coding") if isinstance(code, dict) else None
     if not isinstance(codings, list):
@@ -24,23 +57,30 @@ def coded_items(sources: SourceChain, resource: Mapping[str, Any], path: str) ->
     items: list[CodedItem] = []
     issues: list[Issue] = []
     for n, raw in enumerate(codings):
-        where = f"{path}.code.coding[{n}]"
         if not isinstance(raw, dict):
             continue  # structure reports it
-        coding = Coding(_text(raw.get("system")), _text(raw.get("code")) or "", _text(raw.get("version")), _text(raw.get("display")), where)
-        if not coding.code:
+        where = f"{path}.code.coding[{n}]"
+        key: Key = (_text(raw.get("system")), _text(raw.get("code")) or "", _text(raw.get("version")), _text(raw.get("display")))
+        if not key[1]:
             issues.append(Issue("error", "required", "invalid-data", f"{where} has no code: send the code itself", (f"{where}.code",), "NO_CODE"))
             continue
-        result = validate_code(sources, [coding], options=LENIENT)
-        issues += result.issues
-        system = result.system or coding.system
-        fmt = format_for(system) if system else None
+        answer = memo.get(key) if memo is not None else None
+        if answer is None:
+            answer = _Answer(sources, Coding(key[0], key[1], key[2], key[3], _HERE))
+            if memo is not None:
+                memo[key] = answer
+        if answer.issues:
+            issues += answer.issues_at(where)
         items.append(CodedItem(
-            system=system, code=result.code or coding.code, display=result.display, expression=where, resource=path,
-            system_name=fmt.name if fmt else (system or "a code with no system"),
-            usable=bool(system) and not any(i.tx_code in UNUSABLE for i in result.issues),
+            system=answer.system, code=answer.code, display=answer.display, expression=where, resource=path,
+            system_name=answer.system_name, usable=answer.usable,
         ))
     return items, issues
+
+
+def _placed(issue: Issue, where: str) -> Issue:
+    """The issue as found at `where`."""
+    return replace(issue, expression=tuple(e.replace(_HERE, where) for e in issue.expression), text=issue.text.replace(_HERE, where))
 
 
 def _text(value: Any) -> str | None:

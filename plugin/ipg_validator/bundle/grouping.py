@@ -21,19 +21,15 @@ class Entry:
     index: int
     resource: Mapping[str, Any]
     full_url: str | None
+    kind: str = field(init=False)
+    path: str = field(init=False)
+    label: str = field(init=False)
 
-    @property
-    def path(self) -> str:
-        return f"Bundle.entry[{self.index}].resource"
-
-    @property
-    def kind(self) -> str:
-        return str(self.resource.get("resourceType"))
-
-    @property
-    def label(self) -> str:
+    def __post_init__(self) -> None:  # read once: the rules ask for these for every coding
+        self.kind = str(self.resource.get("resourceType"))
+        self.path = f"Bundle.entry[{self.index}].resource"
         rid = self.resource.get("id")
-        return f"{self.kind}/{rid}" if isinstance(rid, str) else f"the {self.kind} at Bundle.entry[{self.index}]"
+        self.label = f"{self.kind}/{rid}" if isinstance(rid, str) else f"the {self.kind} at Bundle.entry[{self.index}]"
 
 
 @dataclass
@@ -60,6 +56,7 @@ class Grouping:
     groups: list[Group]
     loose: list[Entry]
     issues: list[Issue]
+    references: References | None = None
 
 
 def group_entries(entries: list[Entry], rules: RuleSet) -> Grouping:
@@ -95,7 +92,7 @@ def group_entries(entries: list[Entry], rules: RuleSet) -> Grouping:
         issues.append(finding(rules, rules.of_kind("no-encounter"), "Bundle", count=len(coded)))
     for entry in [*encounters, *coded]:
         _check_patient_reference(entry, refs, issues, rules)
-    return Grouping([*groups.values(), *([implicit] if implicit else [])], loose, issues)
+    return Grouping([*groups.values(), *([implicit] if implicit else [])], loose, issues, refs)
 
 
 def _add(group: Group, entry: Entry) -> None:
@@ -155,11 +152,16 @@ def _list(value: Any) -> list[Any]:
     return value if isinstance(value, list) else []
 
 
-def rank_order(group: Group) -> tuple[list[Entry], list[Entry]]:
-    """Procedures and Conditions in the Encounter's `diagnosis` rank order, the unranked after in entry order."""
+def rank_order(group: Group, refs: References | None = None) -> tuple[list[Entry], list[Entry]]:
+    """Procedures and Conditions in the Encounter's `diagnosis` rank order, the unranked after in entry order.
+
+    `refs` is the Bundle's reference index, when the caller has one; ranks only ever apply to the
+    group's own entries, so resolving across the whole Bundle gives the same order.
+    """
     ranks: dict[int, tuple[int, int]] = {}
     if group.encounter is not None:
-        refs = References([(e.index, e.resource, e.full_url) for e in (*group.procedures, *group.conditions)])
+        if refs is None:
+            refs = References([(e.index, e.resource, e.full_url) for e in (*group.procedures, *group.conditions)])
         for n, diagnosis in enumerate(_list(group.encounter.resource.get("diagnosis"))):
             if not isinstance(diagnosis, dict):
                 continue

@@ -15,6 +15,7 @@ from ..fhir.models import R4_ONLY, model_class, required_elements, unknown_type_
 from ..terminology.results import ERROR, WARNING, Issue
 
 MAX_ISSUES_PER_RESOURCE = 20
+MAX_ECHO = 200  # characters of a bad value quoted in a message
 # Required bindings the models do not enforce (they check a code's shape, not its value set).
 REQUIRED_CODES: dict[str, dict[str, frozenset[str]]] = {
     "Bundle": {"type": frozenset({"document", "message", "transaction", "transaction-response", "batch", "batch-response", "history", "searchset", "collection"})},
@@ -34,6 +35,9 @@ def structure_issues(resource: Mapping[str, Any], path: str) -> list[Issue]:
         return [Issue(WARNING, issue.code, issue.tx_code, issue.text, issue.expression, issue.message_id) if kind in R4_ONLY else issue]
     body = {k: v for k, v in resource.items() if k != "entry"} if kind == "Bundle" else resource
     issues = _model_issues(cls, body, path, kind)
+    issues += _null_issues(body, path, {e for i in issues for e in i.expression}, MAX_ISSUES_PER_RESOURCE - len(issues))
+    if kind in ("Procedure", "Condition"):
+        issues += _coding_shape_issues(resource, path)
     for element, allowed in REQUIRED_CODES.get(kind, {}).items():
         value = resource.get(element)
         if isinstance(value, str) and value not in allowed:
@@ -77,8 +81,48 @@ def _model_issues(cls: Any, body: Mapping[str, Any], path: str, kind: str) -> li
                 issues.append(_issue("required", where, f"{name} is required here: Value for the field '{name}' is required."))
         return issues
     except (ValueError, TypeError, KeyError) as exc:  # contained resources of unknown type, odd shapes
-        return [_issue("structure", path, f"The resource cannot be read: {exc}")]
+        return [_issue("structure", path, f"The resource cannot be read: {_short(str(exc))}")]
     return []
+
+
+def _null_issues(body: Mapping[str, Any], path: str, reported: set[str], room: int) -> list[Issue]:
+    """JSON nulls, which FHIR does not allow (but in the `_element` arrays lining up primitive
+    extensions) and the models let through in lists: `"coding": [null]` would otherwise vanish
+    unreported. Places the models already reported (or their parent) are left out."""
+    issues: list[Issue] = []
+    stack: list[tuple[Any, str, bool]] = [(body, path, False)]
+    while stack and len(issues) < room:
+        value, where, aligned = stack.pop()
+        items = value.items() if isinstance(value, dict) else ((f"[{n}]", v) for n, v in enumerate(value))
+        for key, item in items:
+            here = f"{where}.{key}" if isinstance(value, dict) else f"{where}{key}"
+            if item is None:
+                if not aligned and here not in reported and (isinstance(value, list) or where not in reported):
+                    issues.append(_issue("structure", here, "null is not allowed in FHIR JSON: leave the element out (or send the value)"))
+            elif isinstance(item, (dict, list)):
+                stack.append((item, here, isinstance(value, dict) and isinstance(key, str) and key.startswith("_") and isinstance(item, list)))
+    return sorted(issues[:max(room, 0)], key=lambda i: i.expression)
+
+
+def _coding_shape_issues(resource: Mapping[str, Any], path: str) -> list[Issue]:
+    """Codings that are not objects (a number, a string, a list): the models let some through, and the
+    terminology check cannot read them, so each is reported at its place rather than dropped."""
+    code = resource.get("code")
+    codings = code.get("coding") if isinstance(code, dict) else None
+    if not isinstance(codings, list):
+        return []
+    return [_issue("structure", f"{path}.code.coding[{n}]", f"Each coding must be a JSON object with system and code, not {_json_kind(c)}")
+            for n, c in enumerate(codings) if c is not None and not isinstance(c, dict)]
+
+
+def _json_kind(value: Any) -> str:
+    if isinstance(value, list):
+        return "an array"
+    if isinstance(value, bool):
+        return "true or false"
+    if isinstance(value, (int, float)):
+        return "a number"
+    return "a string" if isinstance(value, str) else type(value).__name__
 
 
 def _spaced_code(kind: str, err: Mapping[str, Any]) -> bool:
@@ -101,8 +145,13 @@ def _from_error(err: Mapping[str, Any], path: str) -> Issue:
     if "missing" in kind:
         return _issue("required", where, f"{where.rsplit('.', 1)[-1]} is required here: {message}")
     value = err.get("input")
-    shown = f" (got {value!r})" if isinstance(value, (str, int, float, bool)) or value is None else ""
-    return _issue("value" if "json_invalid" not in kind else "structure", where, f"{message}{shown}")
+    shown = f" (got {_short(repr(value))})" if isinstance(value, (str, int, float, bool)) or value is None else ""
+    return _issue("value" if "json_invalid" not in kind else "structure", where, f"{_short(message)}{shown}")
+
+
+def _short(text: str, limit: int = MAX_ECHO) -> str:
+    """`text`, cut to `limit` characters: a message never echoes a huge value back."""
+    return text if len(text) <= limit else f"{text[:limit]}... ({len(text)} characters)"
 
 
 def _issue(code: str, expression: str, text: str) -> Issue:

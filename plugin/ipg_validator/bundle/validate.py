@@ -24,8 +24,9 @@ from ..terminology.compose import Compose, ComposeError, Membership
 from ..terminology.expand import expand
 from ..terminology.results import Issue
 from ..terminology.sources import SourceChain
-from .codings import coded_items
+from .codings import Key as CodingKey, coded_items
 from .grouping import Entry, Group, group_entries, rank_order
+from .references import References
 from .structure import bundle_issues, structure_issues
 
 Resource = Mapping[str, Any]
@@ -67,7 +68,7 @@ def resource_findings(resource: Resource, index: ContentIndex, kind: str) -> lis
         return [Issue("error", "structure", "invalid-data", f"Expected a {kind}, got {got!r}", (kind,), "WRONG_RESOURCE_TYPE")]
     issues = structure_issues(resource, kind)
     judge = _Judge(index, set())
-    items, coding_issues = coded_items(judge.sources, resource, kind)
+    items, coding_issues = coded_items(judge.sources, resource, kind, judge.codings)
     issues += coding_issues
     target = "procedures" if kind == "Procedure" else "diagnoses"
     alone = EncounterCase(label=f"this {kind}", expression=kind, **{target: tuple(items)})  # type: ignore[arg-type]
@@ -86,6 +87,7 @@ class _Memo:
     def __init__(self) -> None:
         self.member: dict[tuple[str, str | None, str], bool] = {}
         self.codes: dict[str, list[tuple[str, str | None]]] = {}
+        self.codings: dict[CodingKey, Any] = {}  # (system, code, version, display) -> the check of that coding
 
 
 _MEMOS: WeakKeyDictionary[ContentIndex, _Memo] = WeakKeyDictionary()
@@ -103,8 +105,11 @@ class _Judge:
             memo = _MEMOS.setdefault(index, _Memo())
         if len(memo.member) > _Memo.LIMIT:
             memo.member.clear()
+        if len(memo.codings) > _Memo.LIMIT:
+            memo.codings.clear()
         self._member = memo.member
         self._codes = memo.codes
+        self.codings = memo.codings
 
     def member(self, url: str, item: CodedItem) -> bool:
         key = (url, item.system, item.code)
@@ -124,24 +129,28 @@ class _Judge:
         return self._codes[url]
 
     def codings_only(self, entries: list[Entry]) -> list[Issue]:
-        return [i for e in entries if e.kind in ("Procedure", "Condition") for i in coded_items(self.sources, e.resource, e.path)[1]]
+        return [i for e in entries if e.kind in ("Procedure", "Condition") for i in coded_items(self.sources, e.resource, e.path, self.codings)[1]]
 
     def bundle(self, entries: list[Entry], rules: RuleSet) -> list[Issue]:
         grouping = group_entries(entries, rules)
         issues = list(grouping.issues)
         coded: dict[int, list[CodedItem]] = {}
         for entry in [e for e in entries if e.kind in ("Procedure", "Condition")]:
-            items, found = coded_items(self.sources, entry.resource, entry.path)
+            items, found = coded_items(self.sources, entry.resource, entry.path, self.codings)
             coded[entry.index] = items
             issues += found
             if not items:
                 issues.append(finding(rules, rules.of_kind("uncoded"), entry.path, resource=entry.label, guidance=rules.title, system_name=_system_for(entry.kind)))
+        errors = [i for i in issues if i.is_error]  # the verdicts count errors only: no rescan of every issue per encounter
         for group in grouping.groups:
-            issues += self.encounter(group, coded, rules, issues)
+            found = self.encounter(group, coded, rules, errors, grouping.references)
+            issues += found
+            errors += [i for i in found if i.is_error]
         return issues
 
-    def encounter(self, group: Group, coded: dict[int, list[CodedItem]], rules: RuleSet, so_far: list[Issue]) -> list[Issue]:
-        procedures, conditions = rank_order(group)
+    def encounter(self, group: Group, coded: dict[int, list[CodedItem]], rules: RuleSet, so_far: list[Issue], refs: References | None = None) -> list[Issue]:
+        """The rules' findings on one encounter and its summary; `so_far` holds (at least) the errors found before it."""
+        procedures, conditions = rank_order(group, refs)
         case = EncounterCase(
             label=group.label, expression=group.expression,
             procedures=tuple(i for e in procedures for i in coded[e.index]),

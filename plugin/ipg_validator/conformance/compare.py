@@ -12,7 +12,7 @@ from typing import Any
 
 INSTANT = re.compile(r"([0-9]([0-9]([0-9][1-9]|[1-9]0)|[1-9]00)|[1-9]000)-(0[1-9]|1[0-2])-(0[1-9]|[1-2][0-9]|3[0-1])T([01][0-9]|2[0-3]):[0-5][0-9]:([0-5][0-9]|60)(\.[0-9]{1,9})?(Z|(\+|-)((0[0-9]|1[0-3]):[0-5][0-9]|14:00))")
 DATE = re.compile(r"([0-9]([0-9]([0-9][1-9]|[1-9]0)|[1-9]00)|[1-9]000)(-(0[1-9]|1[0-2])(-(0[1-9]|[1-2][0-9]|3[0-1])(T([01][0-9]|2[0-3]):[0-5][0-9]:([0-5][0-9]|60)(\.[0-9]{1,9})?)?)?(Z|(\+|-)((0[0-9]|1[0-3]):[0-5][0-9]|14:00)?)?)?")
-UUID = re.compile(r"urn:uuid:[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
+UUID = re.compile(r"urn:uuid:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 ID = re.compile(r"[A-Za-z0-9\-.]{1,64}")
 URL = re.compile(r"(https?://|www\.)[-a-zA-Z0-9+&@#/%?=~_|!:.;]*[-a-zA-Z0-9+&@#/%=~_|]")
 TOKEN = re.compile(r"[0-9a-zA-Z_][0-9a-zA-Z_@.\-]*")
@@ -25,9 +25,12 @@ FIXED = {"$instant$": INSTANT, "$date$": DATE, "$uuid$": UUID, "$id$": ID, "$url
 class Comparer:
     """Compares an expected document (with templates) against an actual one; `modes` are server modes."""
 
-    def __init__(self, modes: frozenset[str] = frozenset(), pattern: bool = False) -> None:
+    def __init__(self, modes: frozenset[str] = frozenset(), pattern: bool = False,
+                 variables: dict[str, str] | None = None) -> None:
         self.modes = modes
         self.pattern = pattern
+        # `$version$` is the server's FHIR version (the HL7 runner's `version` variable)
+        self.variables = variables or {}
 
     def compare(self, expected: Any, actual: Any, path: str = "") -> str | None:
         """None when `actual` matches `expected`, else the first difference."""
@@ -40,7 +43,7 @@ class Comparer:
                 return None
             return f"{path}: expected {expected!r}, found {actual!r}"
         if isinstance(expected, str) and isinstance(actual, str):
-            return None if matches(actual, expected) else f"{path}: expected {expected!r}, found {actual!r}"
+            return None if matches(actual, expected, self.variables) else f"{path}: expected {expected!r}, found {actual!r}"
         if isinstance(expected, (int, float)) and isinstance(actual, (int, float)):
             return None if str(expected) == str(actual) else f"{path}: expected {expected}, found {actual}"
         if expected is None and actual is None:
@@ -48,18 +51,27 @@ class Comparer:
         return f"{path}: expected {type(expected).__name__} {expected!r}, found {type(actual).__name__} {actual!r}"
 
     def _objects(self, path: str, expected: dict[str, Any], actual: dict[str, Any]) -> str | None:
+        # `$optional-properties$` names properties that may be present or absent (tests-1.7.6:
+        # "allow expansion.id & expansion.offset"); `$count-arrays$` compares only array sizes
         optional = set(expected.get("$optional-properties$", ()))
+        if optional:
+            optional |= {"$optional-properties$", "$count-arrays$"}
+        count_only = set(expected.get("$count-arrays$", ()))
         for name, value in actual.items():
             if name == "fhir_comments":
                 continue
             if name in expected:
+                if name in count_only and isinstance(value, list) and isinstance(expected[name], list):
+                    if len(value) != len(expected[name]):
+                        return f"array item count differs at {path}.{name}: expected {len(expected[name])}, found {len(value)}"
+                    continue
                 diff = self.compare(expected[name], value, f"{path}.{name}")
                 if diff:
                     return diff
-            elif not self.pattern and name not in optional:
+            elif not self.pattern and name not in optional and "*" not in optional:
                 return f"properties differ at {path or '/'}: unexpected property {name}"
         for name, value in expected.items():
-            if name in ("fhir_comments", "$optional$", "$optional-properties$") or name in optional:
+            if name in ("fhir_comments", "$optional$") or name in optional or "*" in optional:
                 continue
             if name not in actual and not self._all_optional(value):
                 return f"properties differ at {path or '/'}: missing property {name}"
@@ -110,9 +122,18 @@ class Comparer:
         return isinstance(value, list) and all(self.is_optional(v) for v in value)
 
 
-def matches(actual: str, expected: str) -> bool:
-    """Whether an actual string matches an expected one: literal, or a `$...$` template."""
+def matches(actual: str, expected: str, variables: dict[str, str] | None = None) -> bool:
+    """Whether an actual string matches an expected one: literal, or a `$...$` template.
+
+    A variable inside a longer string (`http://hl7.org/fhir/administrative-gender|$version$`)
+    is replaced by its value; the whole string `$version$` is the variable when it is known.
+    """
+    variables = variables or {}
+    if expected == "$version$" and "version" in variables:
+        return actual == variables["version"]
     if not (len(expected) > 1 and expected.startswith("$") and expected.endswith("$")):
+        for name, value in variables.items():
+            expected = expected.replace(f"${name}$", value)
         return actual == expected
     body = expected[1:-1]
     if body.startswith("choice:"):
@@ -121,8 +142,8 @@ def matches(actual: str, expected: str) -> bool:
         return _contains_all(actual, body[len("fragments:"):])
     if body.startswith("external:"):
         # no externals file: the text must contain every fragment after `external:N:`
-        _, _, rest = body[len("external:"):].partition(":")
-        return _contains_all(actual, rest)
+        _, sep, rest = body[len("external:"):].partition(":")
+        return _contains_all(actual, rest) if sep else True
     if expected == "$$":
         return True
     if expected == "$string$":

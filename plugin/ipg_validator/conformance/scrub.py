@@ -2,8 +2,9 @@
 
 Removed: `text`, `meta`, `diagnostics` (parameter or issue element) and extensions the suite
 never lists (an extension is listed when some expected response of the suite carries it).
-Sorted: Parameters by name, issues by severity, code, expression and text, expansion contains
-by code, and the parts of a `message` split on "; ".
+Sorted: Parameters by name, the issues of an OperationOutcome inside Parameters by severity, code,
+expression and text (as strings, so `error` < `information` < `warning`), expansion parameters by
+name and value, expansion contains by code, and the parts of a `message` split on "; ".
 """
 
 from __future__ import annotations
@@ -11,8 +12,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
-
-SEVERITY = {"fatal": 0, "error": 1, "warning": 2, "information": 3}
 
 
 def listed_extensions(folder: Path, load: Callable[[str], Any]) -> frozenset[str]:
@@ -65,21 +64,29 @@ def _node(node: Any, extensions: frozenset[str], top: bool = False) -> Any:
         for p in params:
             if p.get("name") == "message" and isinstance(p.get("valueString"), str):
                 p["valueString"] = "; ".join(sorted(p["valueString"].split("; ")))
+            # an OperationOutcome inside Parameters has its issues sorted (one on its own is not)
+            resource = p.get("resource")
+            if isinstance(resource, dict) and resource.get("resourceType") == "OperationOutcome" and isinstance(resource.get("issue"), list):
+                resource["issue"] = sorted(resource["issue"], key=_issue_key)
         out["parameter"] = sorted(params, key=lambda p: str(p.get("name")))
         if not out["parameter"]:
             del out["parameter"]
-    elif kind == "OperationOutcome" and isinstance(out.get("issue"), list):
-        out["issue"] = sorted(out["issue"], key=_issue_key)
     elif kind == "ValueSet" and isinstance(out.get("expansion"), dict):
         _sort_contains(out["expansion"])
         if isinstance(out["expansion"].get("parameter"), list):
-            out["expansion"]["parameter"].sort(key=lambda p: str(p.get("name")))
+            out["expansion"]["parameter"].sort(key=lambda p: (str(p.get("name")), _primitive(p)))
     return out
 
 
 def _issue_key(issue: dict[str, Any]) -> tuple[Any, ...]:
-    return (SEVERITY.get(issue.get("severity"), 9), str(issue.get("code")), ",".join(issue.get("expression") or ()),
-            str((issue.get("details") or {}).get("text")))
+    """The HL7 runner's order: severity code, issue code, first expression (else location), text, as strings."""
+    where = issue.get("expression") or issue.get("location") or [""]
+    return (str(issue.get("severity", "")), str(issue.get("code", "")), str(where[0]),
+            str((issue.get("details") or {}).get("text", "")))
+
+
+def _primitive(param: dict[str, Any]) -> str:
+    return next((str(v) for k, v in param.items() if k.startswith("value")), "")
 
 
 def _sort_contains(node: dict[str, Any]) -> None:

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import json
+from functools import lru_cache
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 
 def shipped_folder(name: str) -> Path:
-    """The shipped `valuesets` or `profiles` folder.
+    """The shipped `valuesets`, `profiles` or `fhir-core` folder.
 
     A wheel carries them inside the package (`ipg_validator/_content/`); a checkout has
     them at the repository root, two levels above the package.
@@ -29,3 +32,17 @@ def shipped_content() -> list[Path]:
     except FileNotFoundError:
         pass
     return folders
+
+
+@lru_cache(maxsize=1)
+def fhir_core_resources() -> tuple[dict[str, Any], ...]:
+    """The FHIR R4 core CodeSystems and ValueSets of `fhir-core/` (administrative-gender, ...).
+
+    The terminology service knows them as every FHIR terminology server does; they are not part
+    of the IPG672 content (not listed by `content`, not in the IPG672 package).
+    """
+    try:
+        folder = shipped_folder("fhir-core")
+    except FileNotFoundError:
+        return ()
+    return tuple(json.loads(p.read_text(encoding="utf-8")) for p in sorted(folder.glob("*.json")))

@@ -12,6 +12,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from ..terminology.results import Expansion, ExpansionItem
+from ..terminology.status import STANDARDS_STATUS
 from .parameters import Params
 
 EXPANSION_MESSAGE = "http://hl7.org/fhir/StructureDefinition/valueset-expansion-message"
@@ -20,7 +21,7 @@ ECHOED = ("filter", "offset", "count", "activeOnly", "displayLanguage", "include
 UNCLOSED = "http://hl7.org/fhir/StructureDefinition/valueset-unclosed"
 UNCLOSED_REASON = "http://hl7.org/fhir/StructureDefinition/valueset-unclosed-reason"
 STATUS_URI = "http://hl7.org/fhir/concept-properties#status"
-DROPPED = ("compose", "text", "expansion", "meta")
+DROPPED = ("compose", "text", "expansion", "meta", "description")
 
 
 def expansion_resource(vs: Mapping[str, Any], exp: Expansion, params: Params) -> dict[str, Any]:
@@ -29,6 +30,7 @@ def expansion_resource(vs: Mapping[str, Any], exp: Expansion, params: Params) ->
     echoed += [{"name": "used-codesystem", "valueUri": used} for used in exp.used_code_systems]
     echoed += [{"name": "used-fragment", "valueUri": used} for used in exp.fragments]
     echoed += [{"name": "used-valueset", "valueUri": used} for used in exp.used_value_sets]
+    echoed += [{"name": f"warning-{status}", "valueUri": ref} for status, ref in exp.statuses]
     expansion: dict[str, Any] = {
         "identifier": f"urn:uuid:{uuid.uuid4()}",
         "timestamp": datetime.now(timezone.utc).isoformat(timespec="seconds"),
@@ -46,6 +48,11 @@ def expansion_resource(vs: Mapping[str, Any], exp: Expansion, params: Params) ->
     if extensions:
         expansion = {"extension": extensions, **expansion}
     out = {k: v for k, v in vs.items() if k not in DROPPED}
+    # the value set's own standards status is answered as a `warning-<status>` parameter instead
+    kept = [e for e in out.get("extension") or () if not (isinstance(e, Mapping) and e.get("url") == STANDARDS_STATUS)]
+    out.pop("extension", None)
+    if kept:
+        out = {"resourceType": out.get("resourceType", "ValueSet"), "extension": kept, **out}
     out["expansion"] = {k: v for k, v in expansion.items() if v != []}
     return out
 
@@ -68,7 +75,8 @@ def echo_value(value: Any) -> dict[str, Any]:
 
 def contains_item(item: ExpansionItem) -> dict[str, Any]:
     """One `expansion.contains` entry."""
-    out: dict[str, Any] = {"system": item.system}
+    out: dict[str, Any] = {"extension": list(item.extensions)} if item.extensions else {}
+    out["system"] = item.system
     if item.abstract:
         out["abstract"] = True
     if item.inactive:

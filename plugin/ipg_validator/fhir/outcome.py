@@ -12,16 +12,19 @@ MESSAGE_ID = "http://hl7.org/fhir/StructureDefinition/operationoutcome-message-i
 
 
 def issue_json(issue: Issue) -> dict[str, Any]:
-    """One OperationOutcome.issue; `location` repeats `expression` for R4 clients."""
+    """One OperationOutcome.issue; `location` repeats `expression` for R4 clients.
+
+    An issue with no tx-issue-type (`tx_code` empty: a malformed request rather than a finding
+    about a code) carries only `details.text`, as tx.fhir.org answers it.
+    """
     out: dict[str, Any] = {}
     if issue.message_id:
         out["extension"] = [{"url": MESSAGE_ID, "valueString": issue.message_id}]
     out["severity"] = issue.severity
     out["code"] = issue.code
-    out["details"] = {
-        "coding": [{"system": issue.details_system or TX_ISSUE_TYPE, "code": issue.tx_code}],
-        "text": issue.text,
-    }
+    out["details"] = {"text": issue.text}
+    if issue.tx_code:
+        out["details"] = {"coding": [{"system": issue.details_system or TX_ISSUE_TYPE, "code": issue.tx_code}], "text": issue.text}
     if issue.expression:
         out["location"] = list(issue.expression)
         out["expression"] = list(issue.expression)

@@ -6,14 +6,16 @@ Shared by the HTTP routers and the CLI so both answer with the same resources.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from functools import lru_cache
 from typing import Any
 
 from ..content.index import ContentIndex
+from ..content.paths import fhir_core_resources
 from ..terminology.compose import ComposeError, check_filters
 from ..terminology.expand import expand
 from ..terminology.lookup import lookup
 from ..terminology import messages
-from ..terminology.results import Coding
+from ..terminology.results import Coding, Issue
 from ..terminology.sources import RequestResources, SourceChain, split_canonical
 from ..terminology.validate import ValidateOptions, validate_code
 from .errors import FhirError
@@ -42,7 +44,13 @@ def sources_for(index: ContentIndex, params: Params, limits: Limits) -> SourceCh
     inline = params.get("valueSet")
     if isinstance(inline, dict):
         supplied.append(inline)
-    return SourceChain([RequestResources(supplied), index] if supplied else [index])
+    return SourceChain([RequestResources(supplied), index, _fhir_core()] if supplied else [index, _fhir_core()])
+
+
+@lru_cache(maxsize=1)
+def _fhir_core() -> RequestResources:
+    """FHIR core code systems (administrative-gender, ...), behind the server's own content."""
+    return RequestResources(fhir_core_resources())
 
 
 def validate_code_op(index: ContentIndex, params: Params, *, resource_type: str, instance: str | None = None, limits: Limits = Limits()) -> dict[str, Any]:
@@ -132,7 +140,8 @@ def _codings(params: Params, resource_type: str, index: ContentIndex, instance: 
         return [_coding(coding, "Coding")], None
     code = params.text("code")
     if code is None:
-        raise FhirError.of(400, "invalid", "Unable to find code to validate (looked for coding | codeableConcept | code+system | code+inferSystem in parameters")
+        # a malformed request, not a finding about a code: no tx-issue-type (tx.fhir.org's answer)
+        raise FhirError(400, [Issue("error", "invalid", "", "Unable to find code to validate (looked for coding | codeableConcept | code+system | code+inferSystem in parameters")])
     system = params.text("system")
     version = params.text("systemVersion") or params.text("version")
     if resource_type == "CodeSystem":

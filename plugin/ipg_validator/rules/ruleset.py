@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 GUIDANCE_KINDS = frozenset({
@@ -67,12 +68,16 @@ class RuleSet:
 
     def of_kind(self, kind: str) -> Rule:
         """The rule that words a bundle-level finding of this kind."""
-        for rule in self.rules:
-            if rule.kind == kind:
-                return rule
-        raise KeyError(f"rule set {self.id!r} has no rule of kind {kind!r}")
+        rule = self._by_kind.get(kind)
+        if rule is None:
+            raise KeyError(f"rule set {self.id!r} has no rule of kind {kind!r}")
+        return rule
 
-    @property
+    @cached_property
+    def _by_kind(self) -> dict[str, Rule]:
+        return {kind: next(r for r in self.rules if r.kind == kind) for kind in {r.kind for r in self.rules}}
+
+    @cached_property
     def guidance_rules(self) -> tuple[Rule, ...]:
         return tuple(r for r in self.rules if r.kind in GUIDANCE_KINDS)
 

@@ -26,12 +26,15 @@ from __future__ import annotations
 import logging
 import os
 import time
+import warnings
 from collections.abc import Sequence
+from typing import Any
 from dataclasses import replace
 from pathlib import Path
 
 from fastapi import APIRouter, Depends, FastAPI
 from fastapi.exceptions import RequestValidationError
+from fastapi.openapi.utils import get_openapi
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
@@ -39,6 +42,7 @@ from starlette.responses import Response
 from ..content.index import ContentIndex
 from ..content.loader import load_content
 from ..fhir.errors import FhirError
+from ..fhir.jsonio import FHIR_JSON
 from ..fhir.limits import Limits
 from ..fhir.capabilities import software_version
 from ..settings import Settings
@@ -105,6 +109,7 @@ def create_app(
     app.include_router(health_router)
     app.include_router(fhir_router(), prefix="/fhir")
     app.include_router(web_router(fhir_base="/fhir"))  # the web page at / and /reference
+    app.openapi = lambda: fhir_openapi(app)  # type: ignore[method-assign]
     app.add_exception_handler(FhirError, _fhir_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(HTTPException, _http_error)
@@ -132,6 +137,41 @@ def app_from_environment() -> FastAPI:
     app = create_app(index, settings=settings, load_seconds=load_seconds)
     log.info("content loaded and warm", extra={"fields": {"content_load_seconds": round(load_seconds, 3), "counts": index.counts()}})
     return app
+
+
+_RESOURCE = {"type": "object", "required": ["resourceType"], "properties": {"resourceType": {"type": "string"}}}
+_OUTCOME = {"type": "object", "required": ["resourceType", "issue"],
+            "properties": {"resourceType": {"const": "OperationOutcome"}, "issue": {"type": "array", "minItems": 1, "items": {"type": "object"}}}}
+
+
+def _body_types(path: str) -> list[str]:
+    kind = path.removeprefix("/fhir/").split("/")[0]
+    return [kind, "Parameters"] if path.endswith("/$validate") else ["Parameters"]
+
+
+def fhir_openapi(app: FastAPI) -> dict[str, Any]:
+    """The OpenAPI description (`app.openapi()`; not served, `openapi_url` is None) with what the routes
+    read from the request themselves: POST bodies as FHIR JSON resources, every answer FHIR JSON, and
+    errors as OperationOutcomes. Used by the schemathesis tests."""
+    if app.openapi_schema is None:
+        with warnings.catch_warnings():  # routes answering GET and POST share an operationId: made unique below
+            warnings.simplefilter("ignore")
+            schema = get_openapi(title=app.title, version=app.version, description=app.description, routes=app.routes)
+        for path, operations in schema.get("paths", {}).items():
+            for method, operation in operations.items():
+                operation["operationId"] = f"{method}_{path}"
+            if not path.startswith("/fhir/"):
+                continue
+            for method, operation in operations.items():
+                operation["responses"] = {
+                    "200": {"description": "A FHIR resource", "content": {FHIR_JSON: {"schema": _RESOURCE}}},
+                    "default": {"description": "An OperationOutcome saying why not", "content": {FHIR_JSON: {"schema": _OUTCOME}}},
+                }
+                if method == "post":
+                    body = {**_RESOURCE, "properties": {"resourceType": {"enum": _body_types(path)}}}
+                    operation["requestBody"] = {"required": True, "content": {FHIR_JSON: {"schema": body}}}
+        app.openapi_schema = schema
+    return app.openapi_schema
 
 
 async def _fhir_error(request: Request, exc: Exception) -> Response:

@@ -14,10 +14,14 @@ import os
 import shutil
 import tempfile
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ..content.index import ContentIndex
 from ..settings import Settings
 from .observability import MULTIPROC_ENV, log_config
+
+if TYPE_CHECKING:
+    import uvicorn
 
 FACTORY = "ipg_validator.server.app:app_from_environment"
 
@@ -41,12 +45,35 @@ def run(settings: Settings, index: ContentIndex, load_seconds: float) -> None:
     os.environ.update(settings.to_env())  # what each worker builds its app from
     made = _metrics_folder()
     try:
-        uvicorn.run(FACTORY, factory=True, workers=settings.workers, **common)
+        _run_workers(uvicorn.Config(FACTORY, factory=True, workers=settings.workers, **common))
     finally:
         os.environ.clear()
         os.environ.update(saved)
         if made is not None:
             shutil.rmtree(made, ignore_errors=True)
+
+
+def _run_workers(config: uvicorn.Config) -> None:
+    """What `uvicorn.run` does for workers > 1, with a listening socket whose connections get TCP_NODELAY.
+
+    uvicorn binds the shared socket with `proto` 0; accepted connections inherit it and asyncio
+    only sets TCP_NODELAY on sockets that say IPPROTO_TCP, so every keep-alive request after the
+    first waited ~40 ms for the client's delayed ACK (Nagle). Kludex/uvicorn#3149; the single
+    process path (host and port handed to asyncio) is not affected.
+    """
+    import socket
+
+    from uvicorn.supervisors import Multiprocess
+
+    bound = config.bind_socket()
+    sock = bound
+    if bound.family in (socket.AF_INET, socket.AF_INET6) and bound.proto != socket.IPPROTO_TCP:
+        sock = socket.socket(bound.family, bound.type, socket.IPPROTO_TCP, fileno=bound.detach())
+        sock.set_inheritable(True)
+    try:
+        Multiprocess(config, sockets=[sock]).run()
+    except KeyboardInterrupt:  # pragma: no cover  (as uvicorn.run)
+        pass
 
 
 def _metrics_folder() -> Path | None:

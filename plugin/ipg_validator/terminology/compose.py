@@ -16,6 +16,7 @@ from .codesystem import CodeSystemIndex, Concept
 from .filters import FilterError, concept_matches, structural_match
 from .results import ExpansionItem, Issue
 from .sources import SourceChain, split_canonical
+from .status import concept_marks
 
 Resource = Mapping[str, Any]
 
@@ -255,6 +256,7 @@ def _item(cs: CodeSystemIndex, concept: Concept | None, ref: Resource | None = N
         inactive=bool(concept and concept.inactive),
         designations=tuple(ref.get("designation") or (concept.designations if concept else ())),
         properties=concept.properties if concept else (),
+        extensions=concept_marks(ref),
     )
 
 

@@ -9,6 +9,7 @@ from . import messages
 from .compose import Compose
 from .results import Expansion, ExpansionItem
 from .sources import SourceChain
+from .status import statuses, value_set_chain
 
 DEFAULT_MAX_ITEMS = 10_000
 
@@ -33,9 +34,12 @@ def expand(
     page = items[offset: offset + count if count is not None else None]
     used = list(compose.used_systems)
     notes = [messages.fragment_expansion(cs) for cs in compose.used_systems.values() if cs.is_fragment]
+    resources = [(v, "ValueSet") for v in value_set_chain(sources, vs)]
+    resources += [(cs.resource, "CodeSystem") for cs in compose.used_systems.values()]
     return Expansion(items=page, total=len(items), offset=offset, used_code_systems=used, issues=notes,
                      used_value_sets=list(compose.used_value_sets),
-                     fragments=[key for key, cs in compose.used_systems.items() if cs.is_fragment])
+                     fragments=[key for key, cs in compose.used_systems.items() if cs.is_fragment],
+                     statuses=[(status, ref) for status, _, ref in statuses(resources, vs)])
 
 
 def matches_text(item: ExpansionItem, text: str) -> bool:

@@ -92,6 +92,7 @@ class ExpansionItem:
     inactive: bool = False
     designations: tuple[Any, ...] = ()
     properties: tuple[tuple[str, Any], ...] = ()
+    extensions: tuple[Any, ...] = ()  # the include concept's deprecation marks, echoed on `contains`
 
 
 @dataclass
@@ -105,6 +106,7 @@ class Expansion:
     used_value_sets: list[str] = field(default_factory=list)  # imported, "url|version"
     fragments: list[str] = field(default_factory=list)  # the used code systems that are fragments, "url|version"
     issues: list[Issue] = field(default_factory=list)
+    statuses: list[tuple[str, str]] = field(default_factory=list)  # (deprecated/withdrawn/..., "url|version") used
 
 
 @dataclass

@@ -13,6 +13,7 @@ from .formats import FORMATS, Form, format_for, normalise
 from .languages import check_display, preferred, requested
 from .results import ERROR, WARNING, Coding, Issue, ValidationResult
 from .sources import SourceChain
+from .status import deprecated_in_value_set, status_issues, statuses, value_set_chain
 
 Resource = Mapping[str, Any]
 
@@ -51,10 +52,23 @@ def validate_code(
         check_filters(value_set)
     results = [_validate_one(sources, c, value_set, options) for c in codings]
     if not codeable_concept:
-        return results[0]
-    if value_set is None:
-        return _concept_without_value_set(results, codings)
-    return _concept_in_value_set(results, codings, value_set)
+        answer = results[0]
+    elif value_set is None:
+        answer = _concept_without_value_set(results, codings)
+    else:
+        answer = _concept_in_value_set(results, codings, value_set)
+    answer.issues += _status_notes(sources, value_set, results)
+    return answer
+
+
+def _status_notes(sources: SourceChain, vs: Resource | None, results: Sequence[ValidationResult]) -> list[Issue]:
+    """Information issues for a deprecated/withdrawn/... value set or code system the validation used."""
+    used: list[tuple[Resource, str]] = [(v, "ValueSet") for v in (value_set_chain(sources, vs) if vs is not None else ())]
+    for r in results:
+        cs = sources.code_system(r.system, r.version) if r.system else None
+        if cs is not None:
+            used.append((cs.resource, "CodeSystem"))
+    return status_issues(statuses(used, vs))
 
 
 def _concept_without_value_set(results: list[ValidationResult], codings: Sequence[Coding]) -> ValidationResult:
@@ -157,6 +171,8 @@ def _validate_one(sources: SourceChain, coding: Coding, vs: Resource | None, opt
             in_vs = False
         else:
             found, vs_issues = _membership(sources, vs, system, code, coding, concept)
+            marked = deprecated_in_value_set(sources, vs, system, code, coding.at("code")) if found else None
+            vs_issues += [marked] if marked else []
             if found is False:  # a wrong display of a code that is not in the value set anyway is a warning
                 issues[:] = [replace(i, severity=WARNING) if i.tx_code == "invalid-display" and i.is_error else i for i in issues]
             issues += vs_issues
