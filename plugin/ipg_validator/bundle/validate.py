@@ -8,6 +8,7 @@ encounter or reported as unattributable.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 from functools import lru_cache
 from typing import Any
 from weakref import WeakKeyDictionary
@@ -16,6 +17,8 @@ import orjson
 
 from ..content.index import ContentIndex
 from ..content.loader import load_content
+from ..fhir.errors import FhirError
+from ..fhir.jsonio import UTF8_BOM, parse_json
 from ..fhir.outcome import operation_outcome
 from ..rules.case import CodedItem, EncounterCase
 from ..rules.engine import evaluate, evaluate_rule, finding, in_scope
@@ -45,7 +48,7 @@ def validate_bundle(data: bytes | str | Resource, index: ContentIndex | None = N
 
 def bundle_findings(data: bytes | str | Resource, index: ContentIndex, *, profile: str | None = None, structure: bool = True) -> list[Issue]:
     """Every finding on a Bundle, unsorted."""
-    bundle = _parsed(data)
+    bundle = _parsed(data, structure)
     if isinstance(bundle, Issue):
         return [bundle]
     if not isinstance(bundle, dict) or bundle.get("resourceType") != "Bundle":
@@ -178,13 +181,20 @@ def _system_for(kind: str) -> str:
     return "OPCS-4" if kind == "Procedure" else "ICD-10"
 
 
-def _parsed(data: bytes | str | Resource) -> Any:
-    if isinstance(data, (bytes, str)):
-        try:
-            return orjson.loads(data)
-        except orjson.JSONDecodeError as exc:
-            return Issue("error", "structure", "invalid-data", f"The input is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}", (), "NOT_JSON")
-    return data
+def _parsed(data: bytes | str | Resource, structure: bool) -> Any:
+    """Parse bytes as the HTTP layer does (byte order mark, duplicate keys); the coding-only bulk
+    mode skips the duplicate-key pass, a structure check that costs several times the parse."""
+    if not isinstance(data, (bytes, str)):
+        return data
+    body = data.encode() if isinstance(data, str) else data
+    try:
+        if structure:
+            return parse_json(body, max_depth=None)
+        return orjson.loads(body[len(UTF8_BOM):] if body.startswith(UTF8_BOM) else body)
+    except FhirError as exc:
+        return replace(exc.issues[0], expression=(), message_id="NOT_JSON")
+    except orjson.JSONDecodeError as exc:
+        return Issue("error", "structure", "invalid-data", f"The input is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}", (), "NOT_JSON")
 
 
 def _entries(bundle: Resource) -> list[Entry]:

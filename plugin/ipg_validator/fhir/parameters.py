@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 import re
+from collections.abc import Iterable
 from typing import Any
 
 from ..terminology.results import LookupResult, ValidationResult
@@ -11,6 +11,7 @@ from .errors import FhirError
 from .outcome import operation_outcome
 from .structure import check_structure
 
+FHIR_CODE = re.compile(r"[^\s]+( [^\s]+)*")  # the R4 `code` datatype: no leading, trailing or double white space
 TRUE_WORDS = {"true", "1", "yes"}
 FALSE_WORDS = {"false", "0", "no"}
 UUID = re.compile(r"urn:uuid:[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
@@ -114,6 +115,11 @@ def _value(param: dict[str, Any]) -> Any:
     return None
 
 
+def is_fhir_code(text: str) -> bool:
+    """Whether `text` may be sent as a FHIR `code` value."""
+    return FHIR_CODE.fullmatch(text) is not None
+
+
 def validation_parameters(result: ValidationResult, codeable_concept: dict[str, Any] | None = None) -> dict[str, Any]:
     """The Parameters answer of $validate-code."""
     out: list[dict[str, Any]] = [{"name": "result", "valueBoolean": result.result}]
@@ -121,7 +127,7 @@ def validation_parameters(result: ValidationResult, codeable_concept: dict[str, 
         out.append({"name": "message", "valueString": result.message})
     if result.display:
         out.append({"name": "display", "valueString": result.display})
-    if result.code:
+    if result.code and is_fhir_code(result.code):  # a code with stray white space is reported, not echoed
         out.append({"name": "code", "valueCode": result.code})
     if result.system:
         out.append({"name": "system", "valueUri": result.system})
@@ -133,8 +139,9 @@ def validation_parameters(result: ValidationResult, codeable_concept: dict[str, 
         out.append({"name": "status", "valueCode": str(result.status)})
     if codeable_concept is not None:
         out.append({"name": "codeableConcept", "valueCodeableConcept": codeable_concept})
-    if result.normalised_from or result.normalized_code:
-        out.append({"name": "normalized-code", "valueCode": result.normalized_code or result.code})
+    normalized = result.normalized_code or result.code
+    if (result.normalised_from or result.normalized_code) and normalized and is_fhir_code(normalized):
+        out.append({"name": "normalized-code", "valueCode": normalized})
     if result.issues:
         out.append({"name": "issues", "resource": terminology_outcome(result.issues)})
     unknown = "x-unknown-system" if result.unknown_in_value_set else "x-caused-by-unknown-system"

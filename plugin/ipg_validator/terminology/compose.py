@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
 
+import orjson
+
 from . import messages
 from .codesystem import CodeSystemIndex, Concept
 from .filters import FilterError, concept_matches, structural_match
@@ -19,6 +21,7 @@ from .sources import SourceChain, split_canonical
 from .status import concept_marks
 
 Resource = Mapping[str, Any]
+WORK_FACTOR = 10  # an expansion may handle this many times its size limit in codes before it is too costly
 
 
 class Membership(Enum):
@@ -63,11 +66,22 @@ class Compose:
     max_items: int = 100_000
     _stack: list[str] = field(default_factory=list)
     _open: list[Resource] = field(default_factory=list)  # the value sets being evaluated (for `#contained`)
+    # Answers per value set object for this evaluation: an import used twice is evaluated once,
+    # so request-supplied "diamond" imports cost linear, not exponential, work.
+    _expanded: dict[int, list[ExpansionItem]] = field(default_factory=dict)
+    _members: dict[tuple[int, str, str, str | None], Membership] = field(default_factory=dict)
+    _work: int = 0
 
     # -- membership -------------------------------------------------------------------
 
     def member(self, vs: Resource, system: str, code: str, version: str | None = None) -> Membership:
         """Whether (system, code) is in the value set `vs`."""
+        key = (id(vs), system, code, version)
+        if key not in self._members:
+            self._members[key] = self._member(vs, system, code, version)
+        return self._members[key]
+
+    def _member(self, vs: Resource, system: str, code: str, version: str | None) -> Membership:
         with self._entering(vs):
             compose = vs.get("compose") or {}
             found = _any(self._include_member(inc, system, code, version) for inc in compose.get("include", []))
@@ -123,11 +137,20 @@ class Compose:
 
     def expand(self, vs: Resource) -> list[ExpansionItem]:
         """Every code of the value set, in definition order, without duplicates."""
+        if id(vs) not in self._expanded:
+            self._expanded[id(vs)] = self._expand(vs)
+        return self._expanded[id(vs)]
+
+    def _expand(self, vs: Resource) -> list[ExpansionItem]:
         with self._entering(vs):
             compose = vs.get("compose") or {}
             items: dict[tuple[str, str], ExpansionItem] = {}
-            for inc in compose.get("include", []):
-                for item in self._include_items(inc):
+            for inc in _distinct(compose.get("include", [])):
+                found = self._include_items(inc)
+                self._work += len(found)
+                if self._work > WORK_FACTOR * self.max_items:  # codes handled, kept or not
+                    raise ComposeError(messages.too_costly(vs.get("url"), self.max_items))
+                for item in found:
                     items.setdefault((item.system, item.code), item)
                     if len(items) > self.max_items:
                         raise ComposeError(messages.too_costly(vs.get("url"), self.max_items))
@@ -258,6 +281,18 @@ def _item(cs: CodeSystemIndex, concept: Concept | None, ref: Resource | None = N
         properties=concept.properties if concept else (),
         extensions=concept_marks(ref),
     )
+
+
+def _distinct(includes: list[Resource]) -> list[Resource]:
+    """The includes without repeats: the same include twice adds nothing but work."""
+    seen: set[bytes] = set()
+    out = []
+    for inc in includes:
+        key = orjson.dumps(inc, option=orjson.OPT_SORT_KEYS)
+        if key not in seen:
+            seen.add(key)
+            out.append(inc)
+    return out
 
 
 def _structural(system: str, code: str, flt: Resource) -> Membership:
