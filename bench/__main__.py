@@ -80,7 +80,7 @@ def over_http(bundle_10: Timing) -> list[Row]:
         rows.append(Row(f"  server CPU per request ({names[key].split(' ', 2)[2]})", f"{peak.server_cpu * 1e6:,.0f} µs", "", "",
                         "bare endpoint" if key != "healthz" else "", f"{bare_peak.server_cpu * 1e6:,.0f} µs" if key != "healthz" else "",
                         peak.server_cpu / bare_peak.server_cpu if key != "healthz" else None))
-        rows.append(Row(f"  latency at peak: p99", _ms(r["p99"]), "", "", "p50 at peak", _ms(r["p50"]), _ratio(r["p99"], r["p50"])))
+        rows.append(Row("  latency at peak: p99", _ms(r["p99"]), "", "", "p50 at peak", _ms(r["p50"]), _ratio(r["p99"], r["p50"])))
         h = half.result
         rows.append(Row(f"  at half peak ({h['rate']:,.0f} req/s sent, {half.rps:,.0f} answered): p99", _ms(h["p99"]), "", "",
                         "p50 at half peak", _ms(h["p50"]), _ratio(h["p99"], h["p50"]), "< 5x", _ratio(h["p99"], h["p50"]) < 5))

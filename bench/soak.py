@@ -13,7 +13,6 @@ status other than the one expected) or memory at the end is more than 10% above 
 from __future__ import annotations
 
 import argparse
-import itertools
 import os
 import signal
 import socket

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from fastapi.testclient import TestClient
 from ipg_validator.content.index import ContentIndex
 from ipg_validator.content.loader import load_content
+from ipg_validator.server import create_app
 from ipg_validator.terminology.sources import SourceChain
 from ipg_validator.terminology.systems import ICD10_UK, OPCS4
 
@@ -29,3 +32,10 @@ def index() -> ContentIndex:
 @pytest.fixture(scope="session")
 def sources(index: ContentIndex) -> SourceChain:
     return SourceChain([index])
+
+
+@pytest.fixture(scope="module")
+def client(index: ContentIndex) -> Iterator[TestClient]:
+    """The app over the shipped content, as an HTTP client (one per test module)."""
+    with TestClient(create_app(index), raise_server_exceptions=False) as c:
+        yield c

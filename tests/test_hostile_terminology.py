@@ -18,7 +18,7 @@ from ipg_validator.content.index import ContentIndex
 from ipg_validator.fhir.limits import Limits
 from ipg_validator.server import create_app
 
-from fuzz import FUZZ, client_for, error_outcome, fhir_answer, issue_texts
+from fuzz import client_for, error_outcome, fhir_answer, issue_texts
 
 OPCS4 = "http://fhir.hl7.org.uk/CodeSystem/OPCS-4"
 FHIR = {"content-type": "application/fhir+json"}

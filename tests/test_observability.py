@@ -6,11 +6,8 @@ import json
 import logging
 import logging.config
 import warnings
-from collections.abc import Iterator
 
 import pytest
-from ipg_validator.content.index import ContentIndex
-from ipg_validator.server import create_app
 from ipg_validator.server.observability import JsonFormatter, log_config, operation_of, request_id
 from conftest import ROOT
 
@@ -19,12 +16,6 @@ with warnings.catch_warnings():
     from fastapi.testclient import TestClient
 
 EXAMPLE = (ROOT / "examples" / "missing-x65-3.json").read_bytes()
-
-
-@pytest.fixture(scope="module")
-def client(index: ContentIndex) -> Iterator[TestClient]:
-    with TestClient(create_app(index), raise_server_exceptions=False) as c:
-        yield c
 
 
 @pytest.mark.parametrize(("method", "path", "operation"), [

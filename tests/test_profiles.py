@@ -3,7 +3,6 @@ with the ValueSets and with the worked examples."""
 
 from __future__ import annotations
 
-import copy
 import json
 import re
 from functools import lru_cache

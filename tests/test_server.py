@@ -13,7 +13,6 @@ from hypothesis import strategies as st
 from fastapi import FastAPI
 from fhir.resources.R4B import get_fhir_model_class
 from ipg_validator.content.index import ContentIndex
-from ipg_validator.content.loader import load_content
 from ipg_validator.fhir.limits import Limits
 from ipg_validator.server import create_app, fhir_router
 from conftest import VALUESETS_DIR
@@ -29,17 +28,6 @@ OPCS4 = "http://fhir.hl7.org.uk/CodeSystem/OPCS-4"
 ICD10 = "http://hl7.org/fhir/sid/icd-10-uk"
 SIRT_LIVER = "Selective internal radiotherapy with microspheres to lesion of liver"
 DIAGNOSES_EXPANSION = {f"C18.{n}" for n in range(10)} | {"C19", "C20", "C78.7", "Z85.0"}
-
-
-@pytest.fixture(scope="module")
-def index() -> ContentIndex:
-    return load_content()
-
-
-@pytest.fixture(scope="module")
-def client(index: ContentIndex) -> Iterator[TestClient]:
-    with TestClient(create_app(index), raise_server_exceptions=False) as c:
-        yield c
 
 
 def fhir(response: Any, status: int = 200, resource_type: str | None = None) -> dict[str, Any]:

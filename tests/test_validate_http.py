@@ -6,7 +6,6 @@ from __future__ import annotations
 import copy
 import importlib.util
 import warnings
-from collections.abc import Iterator
 from typing import Any
 
 import orjson
@@ -60,12 +59,6 @@ def rule_codes(outcome: dict[str, Any], severity: str | None = None) -> list[str
 
 def errors(outcome: dict[str, Any]) -> list[dict[str, Any]]:
     return [i for i in outcome["issue"] if i["severity"] in ("error", "fatal")]
-
-
-@pytest.fixture(scope="module")
-def client(index: ContentIndex) -> Iterator[TestClient]:
-    with TestClient(create_app(index), raise_server_exceptions=False) as c:
-        yield c
 
 
 def post(client: TestClient, path: str, body: Any, content_type: str = FHIR_JSON, **kw: Any) -> Any:

@@ -6,7 +6,6 @@ import json
 import re
 import warnings
 import zipfile
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +15,6 @@ import pytest
 from conftest import ROOT
 from ipg_validator.bundle.validate import validate_bundle
 from ipg_validator.content.index import ContentIndex
-from ipg_validator.content.loader import load_content
 from ipg_validator.fhir.limits import Limits
 from ipg_validator.server import create_app
 from ipg_validator.server.web import check_api_key, static_files
@@ -33,17 +31,6 @@ EXAMPLES = ROOT / "examples"
 EXAMPLE_NAMES = sorted(p.name[: -len(".json")] for p in EXAMPLES.glob("*.json") if not p.name.endswith(".expected.json"))
 VS = "https://ipg-validator.org/fhir/ValueSet/"
 FHIR_JSON = "application/fhir+json"
-
-
-@pytest.fixture(scope="module")
-def index() -> ContentIndex:
-    return load_content()
-
-
-@pytest.fixture(scope="module")
-def client(index: ContentIndex) -> Iterator[TestClient]:
-    with TestClient(create_app(index), raise_server_exceptions=False) as c:
-        yield c
 
 
 def example(name: str) -> dict[str, Any]:
