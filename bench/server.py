@@ -83,7 +83,8 @@ class Server:
         return found
 
     def worker_pids(self) -> list[int]:
-        return [p for p in self.pids() if p != self.process.pid and "spawn_main" in _cmdline(p) and "resource_tracker" not in _cmdline(p)]
+        """The worker processes (forked or spawned): every child of the serve process but multiprocessing's resource tracker."""
+        return [p for p in self.pids() if p != self.process.pid and "resource_tracker" not in _cmdline(p)]
 
     def rss_mb(self) -> dict[int, float]:
         """Resident memory (VmRSS) of each process of the server, in MB."""
@@ -93,6 +94,21 @@ class Server:
                 with open(f"/proc/{pid}/status") as f:
                     for line in f:
                         if line.startswith("VmRSS:"):
+                            out[pid] = int(line.split()[1]) / 1024
+            except OSError:
+                pass
+        return out
+
+    def pss_mb(self) -> dict[int, float]:
+        """Proportional set size of each process (Pss in /proc/PID/smaps_rollup), in MB: a page shared by n
+        processes counts 1/n in each, so the sum is the memory the server really holds (VmRSS sums count
+        shared pages once per process)."""
+        out = {}
+        for pid in self.pids():
+            try:
+                with open(f"/proc/{pid}/smaps_rollup") as f:
+                    for line in f:
+                        if line.startswith("Pss:"):
                             out[pid] = int(line.split()[1]) / 1024
             except OSError:
                 pass

@@ -25,6 +25,7 @@ class Startup:
     all_workers: Timing  # seconds until every worker has loaded and warmed its content
     rss_total: Timing  # MB, every process of the server (supervisor, workers, resource tracker)
     rss_worker: Timing  # MB, the largest worker
+    pss_total: Timing  # MB, proportional set size summed over every process (shared pages counted once)
     codes: int  # OPCS-4 + ICD-10 concepts loaded
 
 
@@ -36,7 +37,7 @@ def run() -> dict[str, Startup]:
 
 
 def _measure(content: list[Path]) -> Startup:
-    ready, every, total, worker = [], [], [], []
+    ready, every, total, worker, pss = [], [], [], [], []
     codes = 0
     for _ in range(RUNS):
         with Server(workers=WORKERS, content=content) as server:
@@ -45,8 +46,9 @@ def _measure(content: list[Path]) -> Startup:
             rss = server.rss_mb()
             total.append(sum(rss.values()))
             worker.append(max(rss.get(pid, 0.0) for pid in server.worker_pids()))
+            pss.append(sum(server.pss_mb().values()))
             codes = _codes(server)
-    return Startup(_timing(ready), _timing(every), _timing(total), _timing(worker), codes)
+    return Startup(_timing(ready), _timing(every), _timing(total), _timing(worker), _timing(pss), codes)
 
 
 def _codes(server: Server) -> int:

@@ -299,14 +299,20 @@ def serve(
         max_tx_resources=max_tx_resources, max_tx_resource_bytes=max_tx_resource_bytes, max_expansion=max_expansion,
         time_budget=time_budget, graceful_timeout=graceful_timeout, api_keys_file=api_keys_file, cors_origin=cors_origin,
     )
+    import contextlib
     import time
 
-    started = time.perf_counter()
-    index = load_index(list(settings.content))  # in this process first: a broken file stops the start here
-    load_seconds = time.perf_counter() - started
-    from .server.serving import run
+    from .settings import worker_environment
 
-    run(settings, index, load_seconds)
+    # With workers, the IPG_* and Prometheus variables are set before the server package is imported
+    # (prometheus_client picks its multi-process mode at import), so forked workers inherit the right mode.
+    with worker_environment(settings) if settings.workers > 1 else contextlib.nullcontext():
+        started = time.perf_counter()
+        index = load_index(list(settings.content))  # in this process first: a broken file stops the start here
+        load_seconds = time.perf_counter() - started
+        from .server.serving import run
+
+        run(settings, index, load_seconds)
 
 
 @app.command()

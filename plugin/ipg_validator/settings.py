@@ -8,7 +8,10 @@ environment alone (`server.app.app_from_environment`). docs/deploying.md shows `
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+import shutil
+import tempfile
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -126,6 +129,36 @@ class Settings:
         if self.api_keys_file is not None:
             out["IPG_API_KEYS_FILE"] = str(self.api_keys_file.resolve())
         return out
+
+
+METRICS_ENV = "PROMETHEUS_MULTIPROC_DIR"
+
+
+@contextmanager
+def worker_environment(settings: Settings) -> Iterator[None]:
+    """While inside: these settings as `IPG_*` variables (what each worker builds its app from) and
+    `PROMETHEUS_MULTIPROC_DIR` naming an empty folder (made here and removed after, unless the
+    operator set it, in which case its old samples are cleared). Set before prometheus_client is
+    first imported: it chooses its multi-process mode at import. The environment is restored after."""
+    saved = dict(os.environ)
+    os.environ.update(settings.to_env())
+    made = None
+    given = os.environ.get(METRICS_ENV)
+    if given:
+        folder = Path(given)
+        folder.mkdir(parents=True, exist_ok=True)
+        for stale in folder.glob("*.db"):
+            stale.unlink()
+    else:
+        made = Path(tempfile.mkdtemp(prefix="ipg-validator-metrics-"))
+        os.environ[METRICS_ENV] = str(made)
+    try:
+        yield
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+        if made is not None:
+            shutil.rmtree(made, ignore_errors=True)
 
 
 def flag_overrides(**flags: Any) -> dict[str, str]:

@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from datetime import datetime, timezone
 from typing import Any
 
+from ..terminology.hierarchy import flatten
 from ..terminology.results import Expansion, ExpansionItem
 from ..terminology.status import STANDARDS_STATUS
 from .parameters import Params
@@ -37,7 +38,7 @@ def expansion_resource(vs: Mapping[str, Any], exp: Expansion, params: Params) ->
         "total": exp.total,
         "offset": exp.offset,
         "parameter": echoed,
-        "property": [{"code": "status", "uri": STATUS_URI}] if any(_status(i) for i in exp.items) else [],
+        "property": [{"code": "status", "uri": STATUS_URI}] if any(_status(i) for i in flatten(exp.items)) else [],
         "contains": [contains_item(i) for i in exp.items],
     }
     extensions = [{"url": EXPANSION_MESSAGE, "valueString": i.text} for i in exp.issues]
@@ -87,6 +88,8 @@ def contains_item(item: ExpansionItem) -> dict[str, Any]:
     status = _status(item)
     if status:
         out["property"] = [{"code": "status", "valueCode": status}]
+    if item.contains:
+        out["contains"] = [contains_item(child) for child in item.contains]
     return out
 
 

@@ -84,6 +84,7 @@ def expand_op(index: ContentIndex, params: Params, *, instance: str | None = Non
             sources, vs, text=params.text("filter"), offset=params.number("offset", 0) or 0,
             count=min(count if count is not None else limits.max_expansion, limits.max_expansion),
             active_only=params.flag("activeOnly"), max_items=limits.max_expansion,
+            nested=not params.flag("excludeNested") and params.get("offset") is None and params.get("count") is None,
         )
     except ComposeError as exc:
         raise FhirError(_status_for(exc.issue.code), [exc.issue]) from None
@@ -122,9 +123,11 @@ def _value_set(index: ContentIndex, sources: SourceChain, params: Params, instan
     if not url:
         raise FhirError.of(400, "required", "No value set was given: send url, valueSet, or call the operation on a ValueSet instance", "url")
     url, version = split_canonical(url)
-    vs = sources.value_set(url, params.text("valueSetVersion") or version)
+    version = params.text("valueSetVersion") or version
+    vs = sources.value_set(url, version)
     if vs is None:
-        raise FhirError.of(404, "not-found", f"A definition for the value Set '{url}' could not be found", None, "not-found")
+        label = f"{url}|{version}" if version else url
+        raise FhirError.of(404, "not-found", f"A definition for the value Set '{label}' could not be found", None, "not-found")
     return vs
 
 

@@ -139,12 +139,26 @@ async def _warm_event_loop(app: FastAPI) -> AsyncIterator[None]:
     yield
 
 
+_preloaded: tuple[ContentIndex, float] | None = None
+
+
+def preload(index: ContentIndex | None, load_seconds: float | None) -> None:
+    """Content already loaded from the `IPG_CONTENT` folders, for workers forked from this process
+    (server.serving); `app_from_environment` then uses it instead of loading it again."""
+    global _preloaded
+    _preloaded = (index, load_seconds) if index is not None and load_seconds is not None else None
+
+
 def app_from_environment() -> FastAPI:
-    """The app as `ipg-validator serve` runs it in each worker: settings and content from `IPG_*` variables."""
+    """The app as `ipg-validator serve` runs it in each worker: settings and content from `IPG_*` variables
+    (the content as loaded before the fork, when the worker was forked from `ipg-validator serve`)."""
     settings = Settings.from_env(os.environ)
-    started = time.perf_counter()
-    index = load_content(settings.content)
-    load_seconds = time.perf_counter() - started
+    if _preloaded is not None:
+        index, load_seconds = _preloaded
+    else:
+        started = time.perf_counter()
+        index = load_content(settings.content)
+        load_seconds = time.perf_counter() - started
     app = create_app(index, settings=settings, load_seconds=load_seconds)
     log.info("content loaded and warm", extra={"fields": {"content_load_seconds": round(load_seconds, 3), "counts": index.counts()}})
     return app

@@ -7,7 +7,7 @@ a code absent from a fragment is UNKNOWN rather than OUT, since another fragment
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import Enum
 from typing import Any
 
@@ -166,7 +166,7 @@ class Compose:
         if inc.get("system"):
             items = self._system_items(inc)
         elif imported:
-            items = imported.pop(0)
+            items = [replace(i, walk="") if i.walk else i for i in imported.pop(0)]
         else:
             return []
         for other in imported:
@@ -189,7 +189,8 @@ class Compose:
             return out
         filters = inc.get("filter", [])
         candidates = self._candidates(cs, filters)
-        return [_item(cs, c) for c in candidates if self._passes(cs, c, filters)]
+        walk = "filter" if filters else "all"
+        return [_item(cs, c, walk=walk) for c in candidates if self._passes(cs, c, filters)]
 
     def _candidates(self, cs: CodeSystemIndex, filters: list[Resource]) -> Iterable[Concept]:
         """Narrow a hierarchy filter to the subtree it names instead of walking the whole system."""
@@ -267,7 +268,7 @@ class _Guard:
         self.open.pop()
 
 
-def _item(cs: CodeSystemIndex, concept: Concept | None, ref: Resource | None = None) -> ExpansionItem:
+def _item(cs: CodeSystemIndex, concept: Concept | None, ref: Resource | None = None, walk: str = "") -> ExpansionItem:
     ref = ref or {}
     code = concept.code if concept else ref.get("code", "")
     return ExpansionItem(
@@ -280,6 +281,7 @@ def _item(cs: CodeSystemIndex, concept: Concept | None, ref: Resource | None = N
         designations=tuple(ref.get("designation") or (concept.designations if concept else ())),
         properties=concept.properties if concept else (),
         extensions=concept_marks(ref),
+        walk=walk,
     )
 
 

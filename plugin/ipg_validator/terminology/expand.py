@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
 
 from . import messages
 from .compose import Compose
+from .hierarchy import nest
 from .results import Expansion, ExpansionItem
 from .sources import SourceChain
 from .status import statuses, value_set_chain
@@ -23,15 +25,25 @@ def expand(
     count: int | None = None,
     active_only: bool = False,
     max_items: int = DEFAULT_MAX_ITEMS,
+    nested: bool = False,
 ) -> Expansion:
-    """Expand `vs`; raises ComposeError when it cannot be evaluated or exceeds `max_items`."""
+    """Expand `vs`; raises ComposeError when it cannot be evaluated or exceeds `max_items`.
+
+    `nested` (a request that neither excludes nesting nor pages) places each code under its
+    parent in the code system when both are in the expansion; the total still counts every code.
+    A paged request, or one whose codes do not fit in one page, is answered flat.
+    """
     compose = Compose(sources, max_items=max_items)
     items = compose.expand(vs)
     if active_only:
         items = [i for i in items if not i.inactive]
     if text:
-        items = [i for i in items if matches_text(i, text)]
-    page = items[offset: offset + count if count is not None else None]
+        # a text search over a whole code system is answered flat; a filtered include keeps its hierarchy
+        items = [replace(i, walk="") if i.walk == "all" else i for i in items if matches_text(i, text)]
+    if nested and offset == 0 and (count is None or len(items) <= count):
+        page = nest(items, compose.used_systems)
+    else:
+        page = items[offset: offset + count if count is not None else None]
     used = list(compose.used_systems)
     notes = [messages.fragment_expansion(cs) for cs in compose.used_systems.values() if cs.is_fragment]
     resources = [(v, "ValueSet") for v in value_set_chain(sources, vs)]

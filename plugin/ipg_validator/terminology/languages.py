@@ -2,13 +2,15 @@
 a wrong display is reported (tx.fhir.org's wording).
 
 The languages come from `displayLanguage` or the request's Accept-Language (a list such as
-`de,it;q=0.5`); with none, every display of the concept is valid and messages say `'--'`.
+`de,it;q=0.5`), else from the value set validated against (`value_set_language`); with none,
+every display of the concept is valid and messages say `'--'`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from .codesystem import CodeSystemIndex, Concept
 from .results import INFORMATION, Issue
@@ -30,6 +32,27 @@ def requested(header: str | None) -> list[str]:
         if tag and tag != "*":
             tags.append(tag)
     return tags
+
+
+EXPANSION_PARAMETER = "http://hl7.org/fhir/StructureDefinition/valueset-expansion-parameter"
+
+
+def value_set_language(vs: Mapping[str, Any] | None) -> str | None:
+    """The display language a value set asks for: its compose `displayLanguage` expansion parameter,
+    else its own `language`; used when the request names none."""
+    if not vs:
+        return None
+    for ext in (vs.get("compose") or {}).get("extension") or ():
+        if not isinstance(ext, Mapping) or ext.get("url") != EXPANSION_PARAMETER:
+            continue
+        parts = {e.get("url"): e for e in ext.get("extension") or () if isinstance(e, Mapping)}
+        if (parts.get("name") or {}).get("valueCode") == "displayLanguage":
+            value = parts.get("value") or {}
+            found = next((v for k, v in value.items() if k.startswith("value") and isinstance(v, str)), None)
+            if found:
+                return found
+    language = vs.get("language")
+    return language if isinstance(language, str) and language else None
 
 
 def displays(cs: CodeSystemIndex, concept: Concept) -> list[Display]:
@@ -108,4 +131,4 @@ def _same(a: str, b: str) -> bool:
     return a.casefold() == b.casefold()
 
 
-__all__ = ["Display", "check_display", "displays", "preferred", "requested"]
+__all__ = ["Display", "check_display", "displays", "preferred", "requested", "value_set_language"]

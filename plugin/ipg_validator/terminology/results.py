@@ -93,6 +93,10 @@ class ExpansionItem:
     designations: tuple[Any, ...] = ()
     properties: tuple[tuple[str, Any], ...] = ()
     extensions: tuple[Any, ...] = ()  # the include concept's deprecation marks, echoed on `contains`
+    contains: tuple["ExpansionItem", ...] = ()  # the items nested under this one (hierarchical expansions)
+    # how the include that gave the item walks its code system: "all" (every code), "filter" (filtered),
+    # "" (listed codes or an imported value set: never nested)
+    walk: str = ""
 
 
 @dataclass

@@ -10,7 +10,7 @@ from . import messages
 from .codesystem import CodeSystemIndex, Concept
 from .compose import Compose, ComposeError, Membership, check_filters
 from .formats import FORMATS, Form, format_for, normalise
-from .languages import check_display, preferred, requested
+from .languages import check_display, preferred, requested, value_set_language
 from .results import ERROR, WARNING, Coding, Issue, ValidationResult
 from .sources import SourceChain
 from .status import deprecated_in_value_set, status_issues, statuses, value_set_chain
@@ -50,6 +50,8 @@ def validate_code(
     """
     if value_set is not None:
         check_filters(value_set)
+        if options.display_language is None and value_set_language(value_set):
+            options = replace(options, display_language=value_set_language(value_set))
     results = [_validate_one(sources, c, value_set, options) for c in codings]
     if not codeable_concept:
         answer = results[0]
@@ -128,7 +130,8 @@ def _validate_one(sources: SourceChain, coding: Coding, vs: Resource | None, opt
     system = sources.canonical_system(coding.system)
     if system != coding.system:
         issues.append(messages.alias_system(coding.system, system, coding.at("system")))
-    cs = sources.code_system(system, coding.version)
+    pinned = _pinned_version(vs, system) if vs is not None and not coding.version else None
+    cs = (sources.code_system(system, pinned) if pinned else None) or sources.code_system(system, coding.version)
     if cs is None:
         return _unknown_system(sources, coding, system, vs, issues)
     fmt = format_for(system)
@@ -187,6 +190,12 @@ def _validate_one(sources: SourceChain, coding: Coding, vs: Resource | None, opt
         status=concept.status if concept and concept.inactive and concept.status not in (None, "inactive") else None,
         in_value_set=in_vs, value_set_error=vs_error,
     )
+
+
+def _pinned_version(vs: Resource, system: str) -> str | None:
+    """The version of `system` the value set's own includes pin, when they all name the same one."""
+    versions = {inc.get("version") for inc in (vs.get("compose") or {}).get("include", []) if inc.get("system") == system}
+    return next(iter(versions)) if len(versions) == 1 and None not in versions else None
 
 
 def _unknown_system(sources: SourceChain, coding: Coding, system: str, vs: Resource | None, issues: list[Issue]) -> ValidationResult:
