@@ -8,6 +8,7 @@ sets, profiles and rules, and the version of each code system release and value 
 from __future__ import annotations
 
 import time
+from pathlib import Path
 from typing import Any
 
 from fastapi import APIRouter
@@ -21,6 +22,7 @@ from ..fhir.limits import Limits
 from ..fhir.parameters import Params
 from ..fhir.terminology_ops import expand_op, validate_code_op
 from ..fhir.validate_op import validate_operation
+from ..web.examples import examples_folder
 from .observability import metrics_response
 
 router = APIRouter()
@@ -91,12 +93,19 @@ def _warm_bundle() -> dict[str, Any]:
     return {"resourceType": "Bundle", "type": "collection", "entry": entries}
 
 
+def _shipped_examples() -> list[Path]:
+    folder = examples_folder()
+    return sorted(p for p in folder.glob("*.json") if not p.name.endswith(".expected.json")) if folder else []
+
+
 def warm(index: ContentIndex, limits: Limits = Limits()) -> float:
     """Run each kind of work once (JSON, structure models, rules, membership, expansion) so the
     first request is as fast as later ones; returns the seconds it took."""
     started = time.perf_counter()
     body = parse_json(dump_json(_warm_bundle()), max_depth=limits.max_json_depth)
     dump_json(validate_operation(index, body, "Bundle"))
+    for example in _shipped_examples():  # realistic Bundles: the R4B models import each data type on first use
+        dump_json(validate_operation(index, parse_json(example.read_bytes()), "Bundle"))
     for kind, system, code in (("Procedure", OPCS4, "J12.3"), ("Condition", ICD10, "C78.7")):
         validate_operation(index, {"resourceType": kind, "status": "completed", "subject": {"reference": "Patient/x"},
                                    "code": {"coding": [{"system": system, "code": code}]}}, kind)
