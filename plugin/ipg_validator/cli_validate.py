@@ -10,16 +10,13 @@ problem (2 wins over 1).
 from __future__ import annotations
 
 import enum
-import fnmatch
-import os
 import sys
 import xml.etree.ElementTree as ET
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Annotated, Any, Optional
 
-import orjson
 import typer
 from rich.console import Console
 from rich.table import Table
@@ -27,15 +24,12 @@ from rich.text import Text
 
 from . import cli_output as show
 from .cli import ContentOpt, app, load_index
-from .fhir.jsonio import FHIR_JSON, dump_json, duplicate_key, duplicate_text
+from .cli_inputs import STDIN, Input, Unreadable, collect_inputs
+from .fhir.jsonio import FHIR_JSON, dump_json
 from .fhir.outcome import operation_outcome
 from .fhir.validate_op import validate_operation
 from .terminology.results import SEVERITY_ORDER, Issue
 
-SUFFIXES = (".json", ".ndjson")
-STDIN = "-"
-STDIN_NAME = "<stdin>"
-STDIN_URL = "urn:stdin"
 PROGRESS_THRESHOLD = 20
 SERVER_TIMEOUT = 60.0
 JUNIT_CLASSNAME = "ipg-validator"
@@ -50,18 +44,6 @@ class OutputFormat(str, enum.Enum):
 class FailOn(str, enum.Enum):
     error = "error"
     warning = "warning"
-
-
-@dataclass
-class Input:
-    """One thing to validate: a file, a line of an NDJSON file, or stdin."""
-
-    name: str  # as shown to people (the path as given, `file.ndjson:LINE`, `<stdin>`)
-    url: str  # the Bundle entry fullUrl: file:// URI, `#line=N` for NDJSON lines, urn:stdin
-    raw: bytes = b""  # the bytes as read (sent as is to --server)
-    body: Any = None  # the parsed JSON
-    problem: str | None = None  # why it could not be read; None when it was
-    problem_code: str = "structure"
 
 
 @dataclass
@@ -120,150 +102,6 @@ def validate(
 # inputs
 
 
-def collect_inputs(paths: Sequence[str], exclude: Sequence[str]) -> Iterator[Input]:
-    """Every input of the command line, in order: files as given, folders sorted, NDJSON per line."""
-    seen: set[str] = set()
-    for given in paths:
-        if given == STDIN:
-            yield from _stdin_inputs(typer.get_binary_stream("stdin").read())
-            continue
-        path = Path(given)
-        if path.is_dir():
-            for found in _walk(path, exclude):
-                key = os.path.realpath(found) if isinstance(found, Path) else f"problem:{found.name}"
-                if key not in seen:
-                    seen.add(key)
-                    yield from _file_inputs(found) if isinstance(found, Path) else [found]
-        else:
-            key = os.path.realpath(path)
-            if key not in seen:
-                seen.add(key)
-                yield from _file_inputs(path)
-
-
-def _walk(root: Path, exclude: Sequence[str]) -> list[Path | Input]:
-    """The *.json and *.ndjson under `root`, sorted by path; directories that cannot be listed or
-    loop back on themselves, and directories named like JSON files, come back as Inputs in error."""
-    found: list[tuple[str, Path | Input]] = []
-
-    def excluded(path: Path) -> bool:
-        rel = path.relative_to(root).as_posix()
-        return any(fnmatch.fnmatch(path.name, g) or fnmatch.fnmatch(rel, g) or fnmatch.fnmatch(str(path), g) for g in exclude)
-
-    def visit(folder: Path, ancestors: tuple[str, ...]) -> None:
-        try:
-            entries = sorted(os.scandir(folder), key=lambda e: e.name)
-        except OSError as exc:
-            found.append((str(folder), _problem(folder, f"cannot list this folder: {exc.strerror or exc}", "exception")))
-            return
-        for entry in entries:
-            path = Path(folder, entry.name)
-            matches = entry.name.lower().endswith(SUFFIXES)
-            try:
-                is_dir = entry.is_dir()  # follows symbolic links
-            except OSError:
-                is_dir = False
-            if is_dir:
-                real = os.path.realpath(path)
-                if matches and not excluded(path):
-                    found.append((str(path), _problem(path, "is a directory, not a JSON file", "exception")))
-                if real in ancestors:
-                    found.append((str(path), _problem(path, f"directory loop: this folder leads back to {real}", "exception")))
-                    continue
-                visit(path, (*ancestors, real))
-            elif matches and not excluded(path):
-                found.append((str(path), path))
-
-    visit(root, (os.path.realpath(root),))
-    return [item for _, item in sorted(found, key=lambda pair: pair[0])]
-
-
-def _problem(path: Path, text: str, code: str = "structure") -> Input:
-    return Input(str(path), _file_url(path), problem=text, problem_code=code)
-
-
-def _file_url(path: Path) -> str:
-    return Path(os.path.abspath(path)).as_uri()
-
-
-def _file_inputs(path: Path) -> list[Input]:
-    """A file as one input, or an NDJSON file as one input per non-blank line."""
-    try:
-        raw = path.read_bytes()
-    except IsADirectoryError:
-        return [_problem(path, "is a directory, not a JSON file", "exception")]
-    except FileNotFoundError:
-        return [_problem(path, "no such file", "exception")]
-    except OSError as exc:
-        return [_problem(path, f"cannot read: {exc.strerror or exc}", "exception")]
-    name, url = str(path), _file_url(path)
-    if path.name.lower().endswith(".ndjson"):
-        return _ndjson_inputs(raw, name, url)
-    return [_json_input(raw, name, url)]
-
-
-def _stdin_inputs(raw: bytes) -> list[Input]:
-    """stdin: one JSON document, or NDJSON when it is several lines of JSON."""
-    text, problem = _text(raw)
-    if problem is None and text.strip():
-        lines = [line for line in text.splitlines() if line.strip()]
-        if len(lines) > 1 and _parses(lines[0]) and not _parses(text):
-            return _ndjson_inputs(raw, STDIN_NAME, STDIN_URL)
-    return [_json_input(raw, STDIN_NAME, STDIN_URL)]
-
-
-def _ndjson_inputs(raw: bytes, name: str, url: str) -> list[Input]:
-    text, problem = _text(raw)
-    if problem is not None:
-        return [Input(name, url, raw, problem=problem)]
-    inputs = []
-    for number, line in enumerate(text.split("\n"), start=1):
-        if line.strip():
-            inputs.append(_json_input(line.encode(), f"{name}:{number}", f"{url}#line={number}", ndjson=True))
-    return inputs or [Input(name, url, raw, problem="empty: no Bundle in this NDJSON file")]
-
-
-def _json_input(raw: bytes, name: str, url: str, *, ndjson: bool = False) -> Input:
-    text, problem = _text(raw)
-    if problem is not None:
-        return Input(name, url, raw, problem=problem)
-    if not text.strip():
-        return Input(name, url, raw, problem="empty: no JSON in it")
-    try:
-        body = orjson.loads(text)
-    except orjson.JSONDecodeError as exc:
-        where = f"column {exc.colno}" if ndjson else f"line {exc.lineno} column {exc.colno}"
-        return Input(name, url, raw, problem=f"not JSON: {exc.msg} at {where}")
-    duplicate = duplicate_key(text)
-    if duplicate is not None:  # as the server refuses it (400): which of the two counts is not defined
-        return Input(name, url, raw, problem=f"ambiguous JSON: {duplicate_text(duplicate)}")
-    return Input(name, url, raw, body=body)
-
-
-def _text(raw: bytes) -> tuple[str, str | None]:
-    """The bytes as UTF-8 text (a BOM is allowed), or why they are not."""
-    try:
-        return raw.decode("utf-8-sig"), None
-    except UnicodeDecodeError as exc:
-        return "", f"not UTF-8 text (a binary file?): byte 0x{raw[exc.start]:02x} at offset {exc.start}"
-
-
-def _parses(text: str) -> bool:
-    try:
-        orjson.loads(text)
-    except orjson.JSONDecodeError:
-        return False
-    return True
-
-
-# ---------------------------------------------------------------------------------------------
-# validation, here or by a server
-
-
-class _Unreadable(Exception):
-    """An input the server could not be asked about, or did not answer in FHIR."""
-
-
 def _local(index: Any, profile: str | None, structure: bool) -> Any:
     def check(item: Input) -> dict[str, Any]:
         return validate_operation(index, item.body, "Bundle", profile=profile, structure=structure)
@@ -283,17 +121,17 @@ def _remote(base: str, profile: str | None) -> Any:
         try:
             response = session.post(url, data=item.raw, headers=headers, params=params, timeout=SERVER_TIMEOUT)
         except requests.RequestException as exc:
-            raise _Unreadable(f"cannot reach {url}: {exc}") from None
+            raise Unreadable(f"cannot reach {url}: {exc}") from None
         try:
             answer = response.json()
         except ValueError:
             answer = None
         if not isinstance(answer, dict) or answer.get("resourceType") != "OperationOutcome" or not isinstance(answer.get("issue"), list):
             kind = response.headers.get("content-type", "no content type")
-            raise _Unreadable(f"{url} answered HTTP {response.status_code} ({kind}) without an OperationOutcome")
+            raise Unreadable(f"{url} answered HTTP {response.status_code} ({kind}) without an OperationOutcome")
         if response.status_code >= 500:
             texts = "; ".join(str((i.get("details") or {}).get("text") or i.get("diagnostics") or "") for i in answer["issue"] if isinstance(i, dict))
-            raise _Unreadable(f"{url} failed with HTTP {response.status_code}: {texts}")
+            raise Unreadable(f"{url} failed with HTTP {response.status_code}: {texts}")
         return answer
 
     return check
@@ -304,7 +142,7 @@ def _result(item: Input, check: Any) -> Result:
         return Result(item, _problem_outcome(item.problem, item.problem_code), unreadable=True)
     try:
         return Result(item, check(item))
-    except _Unreadable as exc:
+    except Unreadable as exc:
         return Result(item, _problem_outcome(str(exc), "exception"), unreadable=True)
 
 
