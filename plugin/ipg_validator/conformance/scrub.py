@@ -38,10 +38,10 @@ def listed_extensions(folder: Path, load: Callable[[str], Any]) -> frozenset[str
 
 def normalise(resource: Any, extensions: frozenset[str]) -> Any:
     """The scrubbed and sorted copy of a response."""
-    return _node(resource, extensions, top=True)
+    return _node(resource, extensions)
 
 
-def _node(node: Any, extensions: frozenset[str], top: bool = False) -> Any:
+def _node(node: Any, extensions: frozenset[str]) -> Any:
     if isinstance(node, list):
         return [_node(v, extensions) for v in node]
     if not isinstance(node, dict):

@@ -46,8 +46,8 @@ def load_content(folders: Iterable[Path | str] | None = None, *, include_shipped
         for file in _content_files(folder):
             data = _read_json(file)
             if file.name.endswith(RULES_SUFFIX):
-                rules.append(_check_rules(file, data))
-                rule_sets.append(_rule_set(file, data))
+                rule_sets.append(_rule_set(file, data))  # checks the file's shape, rule by rule
+                rules.append(data)
             else:
                 resources.append((file, _check_resource(file, data)))
     index = _build(resources, rules, [str(p) for p in paths])
@@ -142,15 +142,6 @@ def _check_rule_value_sets(index: ContentIndex, rule_set: RuleSet) -> None:
     for url in (rule_set.scope_value_set, *(u for r in rule_set.rules for u in r.value_sets)):
         if index.value_set(url) is None:
             raise ContentError(f"rules {rule_set.id}", f"names the value set {url}, which is not loaded")
-
-
-def _check_rules(file: Path, data: Any) -> dict[str, Any]:
-    if not isinstance(data, dict) or not isinstance(data.get("rules"), list):
-        raise ContentError(file, "a rules file must be an object with a 'rules' list")
-    for n, rule in enumerate(data["rules"]):
-        if not isinstance(rule, dict) or not rule.get("id"):
-            raise ContentError(file, f"rules[{n}] has no id")
-    return data
 
 
 def _build(resources: list[tuple[Path, dict[str, Any]]], rules: list[dict[str, Any]], sources: list[str]) -> ContentIndex:

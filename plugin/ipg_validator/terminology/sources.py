@@ -17,6 +17,8 @@ Resource = Mapping[str, Any]
 class TerminologySource(Protocol):
     """Anything that can find code systems and value sets by canonical URL."""
 
+    code_systems: Mapping[str, Sequence[CodeSystemIndex]]  # url -> versions, for version messages
+
     def code_system(self, url: str, version: str | None = None) -> CodeSystemIndex | None: ...
 
     def value_set(self, url: str, version: str | None = None) -> Resource | None: ...
@@ -28,19 +30,19 @@ class RequestResources:
     """CodeSystems and ValueSets supplied with one request; used for that request only."""
 
     def __init__(self, resources: Iterable[Resource]) -> None:
-        self._systems: dict[str, list[CodeSystemIndex]] = {}
+        self.code_systems: dict[str, list[CodeSystemIndex]] = {}
         self._value_sets: dict[str, list[Resource]] = {}
         for resource in resources:
             url = resource.get("url")
             if not isinstance(url, str):
                 continue
             if resource.get("resourceType") == "CodeSystem":
-                self._systems.setdefault(url, []).append(index_code_system(resource))
+                self.code_systems.setdefault(url, []).append(index_code_system(resource))
             elif resource.get("resourceType") == "ValueSet":
                 self._value_sets.setdefault(url, []).append(resource)
 
     def code_system(self, url: str, version: str | None = None) -> CodeSystemIndex | None:
-        return _pick(self._systems.get(url, []), version, lambda cs: cs.version)
+        return _pick(self.code_systems.get(url, []), version, lambda cs: cs.version)
 
     def value_set(self, url: str, version: str | None = None) -> Resource | None:
         return _pick(self._value_sets.get(url, []), version, lambda vs: vs.get("version"))
@@ -72,8 +74,7 @@ class SourceChain:
         """Every version of a code system known to any source (for version-mismatch messages)."""
         found: list[str] = []
         for source in self.sources:
-            systems = getattr(source, "code_systems", None) or getattr(source, "_systems", {})
-            found += [cs.version for cs in systems.get(url, ()) if cs.version and cs.version not in found]
+            found += [cs.version for cs in source.code_systems.get(url, ()) if cs.version and cs.version not in found]
         return found
 
 
