@@ -48,8 +48,11 @@ def sources_for(index: ContentIndex, params: Params, limits: Limits) -> SourceCh
 
 
 @lru_cache(maxsize=1)
+@lru_cache(maxsize=1)
 def _fhir_core() -> RequestResources:
-    """FHIR core code systems (administrative-gender, ...), behind the server's own content."""
+    """FHIR core code systems (administrative-gender, ...), behind the server's own content.
+
+    Read and indexed once per process (never changed afterwards), not on every request."""
     return RequestResources(fhir_core_resources())
 
 
