@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import orjson
 from fhir.resources.R4B.bundle import Bundle
-
 from ipg_validator import validate_bundle
 from ipg_validator.bundle.validate import default_index
 

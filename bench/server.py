@@ -14,6 +14,8 @@ from pathlib import Path
 
 import httpx
 
+from .procs import memory_mb, process_tree
+
 HOST = "127.0.0.1"
 TICK = os.sysconf("SC_CLK_TCK")
 
@@ -70,17 +72,7 @@ class Server:
 
     def pids(self) -> list[int]:
         """The serve process and every process under it."""
-        found, todo = [], [self.process.pid]
-        while todo:
-            pid = todo.pop()
-            found.append(pid)
-            try:
-                for task in os.listdir(f"/proc/{pid}/task"):
-                    with open(f"/proc/{pid}/task/{task}/children") as f:
-                        todo += [int(c) for c in f.read().split()]
-            except OSError:
-                pass
-        return found
+        return process_tree(self.process.pid)
 
     def worker_pids(self) -> list[int]:
         """The worker processes (forked or spawned): every child of the serve process but multiprocessing's resource tracker."""
@@ -88,31 +80,13 @@ class Server:
 
     def rss_mb(self) -> dict[int, float]:
         """Resident memory (VmRSS) of each process of the server, in MB."""
-        out = {}
-        for pid in self.pids():
-            try:
-                with open(f"/proc/{pid}/status") as f:
-                    for line in f:
-                        if line.startswith("VmRSS:"):
-                            out[pid] = int(line.split()[1]) / 1024
-            except OSError:
-                pass
-        return out
+        return memory_mb(self.pids(), "status", "VmRSS")
 
     def pss_mb(self) -> dict[int, float]:
         """Proportional set size of each process (Pss in /proc/PID/smaps_rollup), in MB: a page shared by n
         processes counts 1/n in each, so the sum is the memory the server really holds (VmRSS sums count
         shared pages once per process)."""
-        out = {}
-        for pid in self.pids():
-            try:
-                with open(f"/proc/{pid}/smaps_rollup") as f:
-                    for line in f:
-                        if line.startswith("Pss:"):
-                            out[pid] = int(line.split()[1]) / 1024
-            except OSError:
-                pass
-        return out
+        return memory_mb(self.pids(), "smaps_rollup", "Pss")
 
     def cpu_seconds(self, pids: Sequence[int]) -> float:
         """User + system CPU seconds used so far by `pids`."""

@@ -27,6 +27,8 @@ from typing import Any
 
 import requests
 
+from .procs import memory_mb, process_tree
+
 ROOT = Path(__file__).resolve().parents[1]
 VS = "https://ipg-validator.org/fhir/ValueSet/"
 OPCS4 = "http://fhir.hl7.org.uk/CodeSystem/OPCS-4"
@@ -39,38 +41,6 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
-
-
-def server_pids(root: int) -> list[int]:
-    """The server process and every process below it (uvicorn's workers), from /proc."""
-    children: dict[int, list[int]] = {}
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            stat = Path(f"/proc/{entry}/stat").read_text()
-        except OSError:
-            continue
-        ppid = int(stat.rsplit(")", 1)[1].split()[1])
-        children.setdefault(ppid, []).append(int(entry))
-    found, todo = [], [root]
-    while todo:
-        pid = todo.pop()
-        found.append(pid)
-        todo += children.get(pid, [])
-    return found
-
-
-def rss_bytes(pids: list[int]) -> int:
-    total = 0
-    for pid in pids:
-        try:
-            for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-                if line.startswith("VmRSS:"):
-                    total += int(line.split()[1]) * 1024
-        except OSError:
-            continue
-    return total
 
 
 def requests_mix() -> list[tuple[str, str, str, Any, int]]:
@@ -176,13 +146,13 @@ def main(argv: list[str] | None = None) -> int:
             time.sleep(0.25)
         time.sleep(1)  # every worker up
         Load(base, args.rate, args.threads).run(args.warmup)
-        pids = server_pids(server.pid)
-        warm = rss_bytes(pids)
+        pids = process_tree(server.pid)
+        warm = sum(memory_mb(pids, "status", "VmRSS").values())
         load = Load(base, args.rate, args.threads)
         began = time.monotonic()
         load.run(args.duration)
         took = time.monotonic() - began
-        end = rss_bytes(server_pids(server.pid))
+        end = sum(memory_mb(process_tree(server.pid), "status", "VmRSS").values())
     finally:
         if server.poll() is None:
             os.killpg(server.pid, signal.SIGTERM)  # the server's own process group, started above
@@ -199,7 +169,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"soak: {total} requests in {took:.1f} s ({total / took:.1f}/s; target {args.rate:g}/s), {len(load.errors)} errors")
     print("soak: by operation: " + ", ".join(f"{k} {v}" for k, v in sorted(load.sent.items())))
     print(f"soak: latency ms: median {statistics.median(lat) * 1000 if lat else 0:.1f}, p95 {p(0.95):.1f}, p99 {p(0.99):.1f}, max {p(1.0):.1f}")
-    print(f"soak: server processes {len(pids)}; RSS after warm-up {warm / 2**20:.1f} MiB, at the end {end / 2**20:.1f} MiB ({growth:+.1%}; limit +{MEMORY_TOLERANCE:.0%})")
+    print(f"soak: server processes {len(pids)}; RSS after warm-up {warm:.1f} MiB, at the end {end:.1f} MiB ({growth:+.1%}; limit +{MEMORY_TOLERANCE:.0%})")
     for problem, count in Counter(load.errors).most_common(10):
         print(f"soak: error x{count}: {problem}")
     failed = bool(load.errors) or growth > MEMORY_TOLERANCE or total == 0
