@@ -41,6 +41,16 @@ def test_open_paths(client: TestClient) -> None:
         assert client.get(path).status_code == 200, path
 
 
+def test_capability_statement_says_how_to_authenticate(client: TestClient, index: ContentIndex) -> None:
+    """Clients read /metadata before they have a key: rest.security tells them what to send."""
+    [rest] = client.get("/fhir/metadata").json()["rest"]
+    assert rest["security"]["cors"] is True
+    assert "Authorization: Bearer <key>" in rest["security"]["description"]
+    with TestClient(create_app(index, settings=Settings(), warm_up=False)) as open_client:
+        [open_rest] = open_client.get("/fhir/metadata").json()["rest"]
+    assert "security" not in open_rest
+
+
 def test_cors_allow_list(client: TestClient) -> None:
     allowed = client.get("/fhir/metadata", headers={"Origin": "https://page.example"})
     assert allowed.headers["access-control-allow-origin"] == "https://page.example"

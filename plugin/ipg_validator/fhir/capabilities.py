@@ -66,8 +66,27 @@ def content_description(index: ContentIndex) -> str:
     return f"{SOFTWARE} terminology server for NICE IPG672 coding. Code systems in use: " + ("; ".join(parts) or "none") + "."
 
 
-def capability_statement(index: ContentIndex, base_url: str | None = None) -> dict[str, Any]:
-    """The CapabilityStatement of /metadata: read and search per resource type, and the operations."""
+def rest_security(api_keys: bool, cors: bool) -> dict[str, Any] | None:
+    """`rest.security` telling clients how to authenticate (bearer API keys) and whether CORS is on."""
+    if not api_keys and not cors:
+        return None
+    security: dict[str, Any] = {"cors": cors}
+    if api_keys:
+        security["description"] = (
+            "Every request but GET /metadata needs an API key, sent as 'Authorization: Bearer <key>'; "
+            "without a known key the answer is 401 with an OperationOutcome."
+        )
+    return security
+
+
+def capability_statement(
+    index: ContentIndex, base_url: str | None = None, security: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """The CapabilityStatement of /metadata: read and search per resource type, the operations, and
+    `rest.security` when access control or CORS is configured."""
+    rest: dict[str, Any] = {"mode": "server"}
+    if security:
+        rest["security"] = security
     return {
         "resourceType": "CapabilityStatement",
         "url": CAPABILITY_URL,
@@ -83,7 +102,7 @@ def capability_statement(index: ContentIndex, base_url: str | None = None) -> di
         "implementation": _implementation(index, base_url),
         "fhirVersion": FHIR_VERSION,
         "format": FORMATS,
-        "rest": [{"mode": "server", "resource": [
+        "rest": [{**rest, "resource": [
             *(_resource(kind) for kind in RESOURCE_TYPES), *(_validated(kind, index) for kind in VALIDATED)
         ], "operation": [{"name": name, "definition": url} for name, url in SYSTEM_OPERATIONS]}],
     }

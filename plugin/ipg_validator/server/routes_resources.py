@@ -9,7 +9,7 @@ from fastapi import APIRouter
 from starlette.requests import Request
 from starlette.responses import Response
 
-from ..fhir.capabilities import capability_statement, terminology_capabilities
+from ..fhir.capabilities import capability_statement, rest_security, terminology_capabilities
 from ..fhir.errors import FhirError
 from ..fhir.parameters import Params
 from ..fhir.search import read_resource, search_bundle
@@ -26,7 +26,9 @@ async def metadata(request: Request, mode: str = "full") -> Response:
         return respond(request, terminology_capabilities(index_of(request), base))
     if mode not in ("full", "normative"):
         raise FhirError.of(400, "invalid", f"mode={mode!r} is not supported: use full, normative or terminology", "mode")
-    return respond(request, capability_statement(index_of(request), base))
+    settings = getattr(request.app.state, "settings", None)
+    security = rest_security(bool(settings and settings.api_keys), bool(settings and settings.cors_origins))
+    return respond(request, capability_statement(index_of(request), base, security))
 
 
 @router.get("/{kind}/{id}")
