@@ -1,7 +1,9 @@
 """Response comparison by the rules of the HL7 runner (its CompareUtilities).
 
 An extra property in the actual response fails (unless comparing as a pattern); a missing one
-fails unless listed in `$optional-properties$`; array items marked `$optional$` may be absent;
+fails unless listed in `$optional-properties$`; array items marked `$optional$` may be absent
+(`true`; `!mode`: unless the server is in that mode; `mode`: if it is; `version:N`: for a server of
+FHIR major version N, e.g. the R5-only `relationship` of a $translate match for an R4 server);
 strings match literally unless they are one of the `$...$` templates.
 """
 
@@ -116,6 +118,8 @@ class Comparer:
             return flag[1:] not in self.modes
         if flag.startswith("warning:"):
             return True
+        if flag.startswith("version:"):
+            return self.variables.get("version", "").split(".")[0] == flag[len("version:"):]
         return flag in self.modes
 
     def _all_optional(self, value: Any) -> bool:

@@ -25,6 +25,7 @@ OPERATIONS = {
     "CodeSystem": ("lookup", "validate-code"),
     "ValueSet": ("expand", "validate-code", "batch-validate-code"),
 }
+TRANSLATE = {"type": "ConceptMap", "operation": [{"name": "translate", "definition": f"{OPERATION_DEFINITION}ConceptMap-translate"}]}
 SYSTEM_OPERATIONS = (("versions", "http://hl7.org/fhir/OperationDefinition/CapabilityStatement-versions"),)
 CAPABILITY_URL = "https://ipg-validator.org/fhir/CapabilityStatement/ipg-validator"
 VALIDATED = ("Bundle", "Procedure", "Condition")  # Resource/$validate against the guidance
@@ -103,7 +104,7 @@ def capability_statement(
         "fhirVersion": FHIR_VERSION,
         "format": FORMATS,
         "rest": [{**rest, "resource": [
-            *(_resource(kind) for kind in RESOURCE_TYPES), *(_validated(kind, index) for kind in VALIDATED)
+            *(_resource(kind) for kind in RESOURCE_TYPES), TRANSLATE, *(_validated(kind, index) for kind in VALIDATED)
         ], "operation": [{"name": name, "definition": url} for name, url in SYSTEM_OPERATIONS]}],
     }
 
@@ -140,6 +141,7 @@ def terminology_capabilities(index: ContentIndex, base_url: str | None = None) -
             "textFilter": EXPANSION_PARAMS["filter"],
         },
         "validateCode": {"translations": False},
+        "translation": {"needsMap": False},
     }
 
 

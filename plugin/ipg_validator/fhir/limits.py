@@ -5,8 +5,8 @@
 | `max_body_bytes`         | 10 MiB   | 413 too-costly              | server.negotiation.read_body        |
 | `max_json_depth`         | 100      | 413 too-costly              | fhir.jsonio.parse_json              |
 | `max_bundle_entries`     | 10,000   | 413 too-costly              | `check_bundle_entries` (below)      |
-| `max_tx_resources`       | 50       | 413 too-costly              | fhir.terminology_ops.sources_for    |
-| `max_tx_resource_bytes`  | 5 MiB    | 413 too-costly              | fhir.terminology_ops.sources_for    |
+| `max_tx_resources`       | 50       | 413 too-costly              | fhir.terminology_ops.supplied_resources |
+| `max_tx_resource_bytes`  | 5 MiB    | 413 too-costly              | fhir.terminology_ops.supplied_resources |
 | `max_expansion`          | 10,000   | 422 too-costly              | fhir.terminology_ops.expand_op      |
 
 The per-request time budget is a server setting (`server.limits.TimeBudget`, 503).

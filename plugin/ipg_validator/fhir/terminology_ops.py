@@ -34,20 +34,25 @@ def with_accept_language(params: Params, header: str | None) -> Params:
     return Params([*params.items, (ACCEPT_LANGUAGE, header)]) if header else params
 
 
-def sources_for(index: ContentIndex, params: Params, limits: Limits) -> SourceChain:
-    """The content index, behind the request's own `tx-resource`s (used for this request only)."""
+def supplied_resources(params: Params, limits: Limits) -> list[dict[str, Any]]:
+    """The request's `tx-resource`s, within the count and size limits (a 413 beyond them)."""
     supplied = [r for r in params.all("tx-resource") if isinstance(r, dict)]
     if len(supplied) > limits.max_tx_resources:
         raise FhirError.of(413, "too-costly", f"Too many tx-resource parameters ({len(supplied)}; the limit is {limits.max_tx_resources})", "tx-resource")
     if supplied and len(dump_json(supplied)) > limits.max_tx_resource_bytes:
         raise FhirError.of(413, "too-costly", f"The tx-resource parameters are larger than {limits.max_tx_resource_bytes} bytes", "tx-resource")
+    return supplied
+
+
+def sources_for(index: ContentIndex, params: Params, limits: Limits) -> SourceChain:
+    """The content index, behind the request's own `tx-resource`s (used for this request only)."""
+    supplied = supplied_resources(params, limits)
     inline = params.get("valueSet")
     if isinstance(inline, dict):
         supplied.append(inline)
     return SourceChain([RequestResources(supplied), index, _fhir_core()] if supplied else [index, _fhir_core()])
 
 
-@lru_cache(maxsize=1)
 @lru_cache(maxsize=1)
 def _fhir_core() -> RequestResources:
     """FHIR core code systems (administrative-gender, ...), behind the server's own content.

@@ -1,4 +1,4 @@
-"""The terminology operations over HTTP: $validate-code, $expand and $lookup, by GET or POST.
+"""The terminology operations over HTTP: $validate-code, $expand, $lookup and $translate, by GET or POST.
 
 Each route reads the parameters, calls the shared operation in `fhir.terminology_ops`, and answers.
 """
@@ -14,6 +14,7 @@ from starlette.responses import Response
 
 from ..fhir.errors import FhirError
 from ..fhir.parameters import terminology_outcome
+from ..fhir.translate_op import translate_op
 from ..fhir.terminology_ops import batch_validate_op, expand_op, lookup_op, validate_code_op, versions_op, with_accept_language
 from .negotiation import read_params, respond
 from .routing import FhirRoute, index_of, limits_of
@@ -66,6 +67,18 @@ async def code_system_lookup(request: Request) -> Response:
     return await _answer(request, lookup_op, index_of(request), params, limits=limits)
 
 
+@router.api_route("/ConceptMap/$translate", methods=METHODS)
+async def concept_map_translate(request: Request) -> Response:
+    """What a code maps to (or, in reverse, from) in the ConceptMaps known or supplied."""
+    return await _translate(request, None)
+
+
+@router.api_route("/ConceptMap/{id}/$translate", methods=METHODS)
+async def concept_map_instance_translate(request: Request, id: str) -> Response:
+    """What a code maps to in this ConceptMap."""
+    return await _translate(request, id)
+
+
 @router.post("/ValueSet/$batch-validate-code")
 async def value_set_batch_validate_code(request: Request) -> Response:
     """Several validate-code requests in one, sharing the top-level parameters."""
@@ -90,6 +103,12 @@ async def _expand(request: Request, instance: str | None) -> Response:
     limits = limits_of(request)
     params = await read_params(request, limits)
     return await _answer(request, expand_op, index_of(request), params, instance=instance, limits=limits)
+
+
+async def _translate(request: Request, instance: str | None) -> Response:
+    limits = limits_of(request)
+    params = await read_params(request, limits)
+    return await _answer(request, translate_op, index_of(request), params, instance=instance, limits=limits)
 
 
 async def _answer(request: Request, operation: Any, *args: Any, **kwargs: Any) -> Response:
