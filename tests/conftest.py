@@ -1,4 +1,4 @@
-"""Shared fixtures: the shipped content, loaded once, and a source chain over it."""
+"""Shared fixtures: the shipped content, loaded once, a source chain over it, and a running server for real clients."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from ipg_validator.content.loader import load_content
 from ipg_validator.server import create_app
 from ipg_validator.terminology.sources import SourceChain
 from ipg_validator.terminology.systems import ICD10_UK, OPCS4
+from support.server import serving
 
 ROOT = Path(__file__).resolve().parents[1]
 VALUESETS_DIR = ROOT / "valuesets"
@@ -39,3 +40,10 @@ def client(index: ContentIndex) -> Iterator[TestClient]:
     """The app over the shipped content, as an HTTP client (one per test module)."""
     with TestClient(create_app(index), raise_server_exceptions=False) as c:
         yield c
+
+
+@pytest.fixture(scope="session")
+def fhir_base() -> Iterator[str]:
+    """The FHIR base URL of one `ipg-validator serve` process shared by the tests of real clients."""
+    with serving() as url:
+        yield url

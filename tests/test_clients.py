@@ -2,75 +2,20 @@
 
 from __future__ import annotations
 
-import os
-import socket
 import subprocess
-import sys
-import time
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import orjson
-import pytest
-import requests
 from fhir.resources.R4B.operationoutcome import OperationOutcome
 from typer.testing import CliRunner
 
 from ipg_validator import validate_bundle
 from ipg_validator.cli import app
 from conftest import ROOT
+from support.server import script
 
 EXAMPLES = ROOT / "examples"
 RULES = "https://ipg-validator.org/fhir/CodeSystem/ipg672-rules"
-START_TIMEOUT = 30.0
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def script() -> str:
-    found = Path(sys.executable).parent / ("ipg-validator.exe" if os.name == "nt" else "ipg-validator")
-    assert found.exists(), f"the ipg-validator script is not installed next to {sys.executable}"
-    return str(found)
-
-
-@pytest.fixture(scope="module")
-def base() -> Iterator[str]:
-    """`ipg-validator serve` on a free port; its FHIR base URL once /fhir/metadata answers."""
-    port = free_port()
-    proc = subprocess.Popen(
-        [script(), "serve", "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-    )
-    url = f"http://127.0.0.1:{port}/fhir"
-    try:
-        deadline = time.monotonic() + START_TIMEOUT
-        while True:
-            if proc.poll() is not None:
-                output = proc.stdout.read().decode(errors="replace") if proc.stdout else ""
-                pytest.fail(f"ipg-validator serve exited with {proc.returncode}: {output}")
-            try:
-                if requests.get(f"{url}/metadata", timeout=2).status_code == 200:
-                    break
-            except requests.ConnectionError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail(f"ipg-validator serve did not answer /fhir/metadata within {START_TIMEOUT:.0f} s")
-            time.sleep(0.1)
-        yield url
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=10)
-        if proc.stdout:
-            proc.stdout.close()
 
 
 def example(name: str) -> dict[str, Any]:
@@ -83,10 +28,10 @@ def check(outcome: Any, name: str) -> None:
     assert outcome == validate_bundle(example(name))
 
 
-def test_fhirpy(base: str) -> None:
+def test_fhirpy(fhir_base: str) -> None:
     from fhirpy import SyncFHIRClient
 
-    client = SyncFHIRClient(base)
+    client = SyncFHIRClient(fhir_base)
     outcome = client.execute("Bundle/$validate", method="post", data=example("missing-x65-3"))
     check(outcome, "missing-x65-3")
     codes = [c["code"] for i in outcome["issue"] if i["severity"] == "error" for c in i["details"]["coding"] if c["system"] == RULES]
@@ -95,11 +40,11 @@ def test_fhirpy(base: str) -> None:
     check(client.execute("Bundle/$validate", method="post", data=params), "sirt-primary-present")
 
 
-def test_fhirclient(base: str) -> None:
+def test_fhirclient(fhir_base: str) -> None:
     from fhirclient import client as fhirclient_client
     from fhirclient.models.operationoutcome import OperationOutcome as ClientOutcome
 
-    smart = fhirclient_client.FHIRClient(settings={"app_id": "ipg-test", "api_base": base + "/"})
+    smart = fhirclient_client.FHIRClient(settings={"app_id": "ipg-test", "api_base": fhir_base + "/"})
     response = smart.server.post_json("Bundle/$validate", example("missing-x65-3"))
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("application/fhir+json")
@@ -111,17 +56,17 @@ def test_fhirclient(base: str) -> None:
     assert parsed.issue[0].expression == ["Bundle.entry[2].resource"]
 
 
-def test_cli_against_the_server(base: str) -> None:
+def test_cli_against_the_server(fhir_base: str) -> None:
     path = EXAMPLES / "missing-x65-3.json"
-    remote = CliRunner().invoke(app, ["validate", "--server", base, "--format", "json", str(path)])
+    remote = CliRunner().invoke(app, ["validate", "--server", fhir_base, "--format", "json", str(path)])
     local = CliRunner().invoke(app, ["validate", "--format", "json", str(path)])
     assert remote.exit_code == local.exit_code == 1
     assert orjson.loads(remote.stdout) == orjson.loads(local.stdout) == validate_bundle(path.read_bytes())
 
 
-def test_cli_subprocess_against_the_server(base: str) -> None:
+def test_cli_subprocess_against_the_server(fhir_base: str) -> None:
     """The installed command, as a user runs it, with a folder and the exit code."""
     path = EXAMPLES / "sirt-primary-present.json"
-    done = subprocess.run([script(), "validate", "--server", base, "--format", "json", str(path)], capture_output=True, timeout=30)
+    done = subprocess.run([script(), "validate", "--server", fhir_base, "--format", "json", str(path)], capture_output=True, timeout=30)
     assert done.returncode == 0, done.stderr
     assert orjson.loads(done.stdout) == validate_bundle(path.read_bytes())

@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -21,6 +20,8 @@ from pathlib import Path
 import orjson
 import pytest
 import requests
+
+from support.server import free_port
 
 ROOT = Path(__file__).resolve().parents[1]
 CLI = str(Path(sys.executable).with_name("ipg-validator"))
@@ -46,12 +47,6 @@ class Server:
             except ValueError:
                 pass
         return out
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def start(tmp: Path, name: str, args: list[str], env: dict[str, str]) -> Iterator[Server]:

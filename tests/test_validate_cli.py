@@ -6,7 +6,6 @@ import http.server
 import io
 import os
 import shutil
-import socket
 import threading
 import time
 import xml.etree.ElementTree as ET
@@ -26,6 +25,7 @@ from ipg_validator.cli import app
 from ipg_validator.content.index import ContentIndex
 from ipg_validator.server import create_app
 from conftest import ROOT
+from support.server import free_port
 
 EXAMPLES = ROOT / "examples"
 PROFILE = "https://ipg-validator.org/fhir/StructureDefinition/ipg672-encounter-bundle"
@@ -49,12 +49,6 @@ def outcome(name: str, **kw: Any) -> dict[str, Any]:
 
 def compact(name: str) -> bytes:
     return orjson.dumps(orjson.loads(ex(name).read_bytes()))
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 # --- table ------------------------------------------------------------------------------------

@@ -158,6 +158,10 @@ def _codings(params: Params, resource_type: str, index: ContentIndex, instance: 
     if resource_type == "CodeSystem":
         system = system or params.text("url") or _instance_url(index, instance)
         version = params.text("version") or version
+    if system and "|" in system:
+        # `url|version`, as HAPI's remote terminology support sends a system taken from a versioned include
+        system, pinned = split_canonical(system)
+        version = version or pinned
     return [Coding(system, code, version, params.text("display"))], None
 
 

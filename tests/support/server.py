@@ -1,0 +1,71 @@
+"""`ipg-validator serve` started as a user starts it, on a free loopback port, for tests of real clients."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+import requests
+
+START_TIMEOUT = 30.0
+
+
+def free_port() -> int:
+    """A loopback TCP port nobody is listening on right now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def script() -> str:
+    """The installed `ipg-validator` command next to this interpreter."""
+    found = Path(sys.executable).parent / ("ipg-validator.exe" if os.name == "nt" else "ipg-validator")
+    assert found.exists(), f"the ipg-validator script is not installed next to {sys.executable}"
+    return str(found)
+
+
+@contextmanager
+def serving() -> Iterator[str]:
+    """`ipg-validator serve` on a free port; yields its FHIR base URL once /fhir/metadata answers, stops it after."""
+    port = free_port()
+    proc = subprocess.Popen(
+        [script(), "serve", "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+    )
+    url = f"http://127.0.0.1:{port}/fhir"
+    try:
+        _wait_until_ready(proc, url)
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=10)
+        if proc.stdout:
+            proc.stdout.close()
+
+
+def _wait_until_ready(proc: subprocess.Popen[bytes], url: str) -> None:
+    """Poll /metadata until it answers 200; fail the test if the process exits or takes too long."""
+    deadline = time.monotonic() + START_TIMEOUT
+    while True:
+        if proc.poll() is not None:
+            output = proc.stdout.read().decode(errors="replace") if proc.stdout else ""
+            pytest.fail(f"ipg-validator serve exited with {proc.returncode}: {output}")
+        try:
+            if requests.get(f"{url}/metadata", timeout=2).status_code == 200:
+                return
+        except requests.ConnectionError:
+            pass
+        if time.monotonic() > deadline:
+            pytest.fail(f"ipg-validator serve did not answer /fhir/metadata within {START_TIMEOUT:.0f} s")
+        time.sleep(0.1)
