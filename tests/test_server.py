@@ -412,3 +412,11 @@ def test_any_parameters_body_is_answered_without_500(client: TestClient, operati
     response = client.post(f"/fhir/{operation}", content=parameters(*params), headers={"content-type": FHIR_JSON})
     assert response.status_code < 500, response.text
     fhir(response, response.status_code)
+
+
+def test_empty_query_values_are_absent(client: TestClient) -> None:
+    """`filter=` (as forms and some clients send it) is no filter, and is not echoed as an empty string."""
+    expansion = fhir(client.get("/fhir/ValueSet/$expand", params={"url": DIAGNOSES, "filter": "", "count": ""}), 200, "ValueSet")["expansion"]
+    assert {c["code"] for c in expansion["contains"]} == DIAGNOSES_EXPANSION
+    assert all(p["name"] not in ("filter", "count") for p in expansion.get("parameter", []))
+    outcome(client.get("/fhir/CodeSystem/$lookup", params={"system": OPCS4, "code": ""}), 400, "required")

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from ipg_validator.content.index import ContentIndex
 from ipg_validator.fhir.parameters import Params
-from ipg_validator.fhir.terminology_ops import validate_code_op
+from ipg_validator.fhir.terminology_ops import ACCEPT_LANGUAGE, lookup_op, validate_code_op
 
 from conftest import OPCS4, PROCEDURES
 
@@ -40,3 +40,44 @@ def test_system_with_pipe_and_a_version_not_held(index: ContentIndex) -> None:
 def test_explicit_system_version_wins_over_the_pipe(index: ContentIndex) -> None:
     found = answer(index, "ValueSet", url=PROCEDURES, system=f"{OPCS4}|4.11", systemVersion="4.2", code="J12.3")
     assert found["result"] is False and found["version"] == "4.2"
+
+
+MULTILINGUAL = {
+    "resourceType": "CodeSystem", "url": "http://example.org/CodeSystem/sites", "version": "1", "status": "active",
+    "content": "complete", "language": "en", "property": [{"code": "colour", "type": "string"}],
+    "concept": [{"code": "liver", "display": "Liver", "definition": "The organ",
+                 "designation": [{"language": "de", "value": "Leber"}, {"language": "fr", "value": "Foie"}],
+                 "property": [{"code": "colour", "valueString": "red"}]}],
+}
+
+
+def lookup_answer(index: ContentIndex, *extra: tuple[str, Any]) -> list[dict[str, Any]]:
+    params = Params([("system", MULTILINGUAL["url"]), ("code", "liver"), ("tx-resource", MULTILINGUAL), *extra])
+    return lookup_op(index, params)["parameter"]
+
+
+def named(parameters: list[dict[str, Any]], name: str) -> list[dict[str, Any]]:
+    return [p for p in parameters if p["name"] == name]
+
+
+@pytest.mark.parametrize(("given", "display"), [
+    (("displayLanguage", "de"), "Leber"), (("language", "fr-FR"), "Foie"), (("language", "nl"), "Liver"), (ACCEPT_LANGUAGE, "Foie"),
+])
+def test_lookup_display_language(index: ContentIndex, given: Any, display: str) -> None:
+    """displayLanguage, `language` (as HAPI sends it) or Accept-Language choose the display."""
+    extra = (ACCEPT_LANGUAGE, "fr;q=0.9, en;q=0.5") if given == ACCEPT_LANGUAGE else given
+    assert named(lookup_answer(index, extra), "display") == [{"name": "display", "valueString": display}]
+
+
+def test_lookup_property_chooses_what_is_returned(index: ContentIndex) -> None:
+    everything = lookup_answer(index)
+    assert len(named(everything, "designation")) == 2 and named(everything, "definition")
+    assert {p["part"][0]["valueCode"] for p in named(everything, "property")} == {"colour", "inactive"}
+    assert lookup_answer(index, ("property", "*")) == everything
+    only_colour = lookup_answer(index, ("property", "colour"))
+    assert [p["part"] for p in named(only_colour, "property")] == [[{"name": "code", "valueCode": "colour"}, {"name": "value", "valueString": "red"}]]
+    assert not named(only_colour, "designation") and not named(only_colour, "definition")
+    assert named(only_colour, "display") and named(only_colour, "name") and named(only_colour, "abstract")
+    with_designations = lookup_answer(index, ("property", "designation"), ("property", "definition"))
+    assert len(named(with_designations, "designation")) == 2 and named(with_designations, "definition")
+    assert not named(with_designations, "property")

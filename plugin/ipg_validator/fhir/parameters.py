@@ -25,7 +25,8 @@ class Params:
 
     @classmethod
     def from_query(cls, query: Iterable[tuple[str, str]]) -> Params:
-        return cls((k, v) for k, v in query if not k.startswith("_"))
+        """Query parameters; `_format` and the like are the HTTP layer's, and an empty value (`filter=`) is absent."""
+        return cls((k, v) for k, v in query if not k.startswith("_") and v != "")
 
     @classmethod
     def from_resource(cls, resource: Any) -> Params:
@@ -155,8 +156,12 @@ def terminology_outcome(issues: Any) -> dict[str, Any]:
     return operation_outcome(issues)
 
 
-def lookup_parameters(result: LookupResult) -> dict[str, Any]:
-    """The Parameters answer of $lookup."""
+def lookup_parameters(result: LookupResult, wanted: frozenset[str] | None = None) -> dict[str, Any]:
+    """The Parameters answer of $lookup; with `wanted` (the request's `property` codes) only those
+    properties, and designations and the definition only when named (name, display, abstract always)."""
+    def shown(code: str) -> bool:
+        return wanted is None or code in wanted
+
     out: list[dict[str, Any]] = [{"name": "name", "valueString": result.name or result.system}]
     if result.version:
         out.append({"name": "version", "valueString": result.version})
@@ -164,14 +169,16 @@ def lookup_parameters(result: LookupResult) -> dict[str, Any]:
     out.append({"name": "system", "valueUri": result.system})
     if result.display:
         out.append({"name": "display", "valueString": result.display})
-    if result.definition:
+    if result.definition and shown("definition"):
         out.append({"name": "definition", "valueString": result.definition})
     out.append({"name": "abstract", "valueBoolean": result.abstract})
-    for designation in result.designations:
+    for designation in result.designations if shown("designation") else ():
         parts = [{"name": k if k != "value" else "value", _value_key(k, v): v} for k, v in designation.items() if k in ("language", "use", "value")]
         out.append({"name": "designation", "part": parts})
-    for code, value in result.properties:
-        out.append({"name": "property", "part": [{"name": "code", "valueCode": code}, {"name": "value", **_typed(value)}]})
+    for code, value in (prop for prop in result.properties if shown(prop[0])):
+        declared = result.property_types.get(code)
+        typed = {f"value{declared[0].upper()}{declared[1:]}": value} if declared else _typed(value)
+        out.append({"name": "property", "part": [{"name": "code", "valueCode": code}, {"name": "value", **typed}]})
     if result.issues:
         out.append({"name": "issues", "resource": operation_outcome(result.issues)})
     return {"resourceType": "Parameters", "parameter": out}

@@ -100,7 +100,7 @@ def expand_op(index: ContentIndex, params: Params, *, instance: str | None = Non
 
 
 def lookup_op(index: ContentIndex, params: Params, *, limits: Limits = Limits()) -> dict[str, Any]:
-    """CodeSystem/$lookup by system and code, or by coding."""
+    """CodeSystem/$lookup by system and code, or by coding; `property` names what to return."""
     sources = sources_for(index, params, limits)
     coding = params.get("coding")
     system = coding.get("system") if isinstance(coding, dict) else params.text("system")
@@ -108,12 +108,15 @@ def lookup_op(index: ContentIndex, params: Params, *, limits: Limits = Limits())
     version = coding.get("version") if isinstance(coding, dict) else params.text("version")
     if not system or not code:
         raise FhirError.of(400, "required", "$lookup needs a system and a code (or a coding)", "code" if system else "system")
-    result = lookup(sources, system, code, version)
+    # HAPI's remote terminology support sends the display language as `language`
+    language = params.text("displayLanguage") or params.text("language") or params.text(ACCEPT_LANGUAGE)
+    result = lookup(sources, system, code, version, language)
     if not result.found:
         known_system = not any(i.is_error for i in result.issues)
         missing = [messages.code_not_found(result.system, result.code, "code")] if known_system else []
         raise FhirError(404, [*missing, *result.issues])
-    return lookup_parameters(result)
+    wanted = frozenset(str(p) for p in params.all("property") if isinstance(p, str))
+    return lookup_parameters(result, wanted if wanted and "*" not in wanted else None)  # `*`: every property
 
 
 def _value_set(index: ContentIndex, sources: SourceChain, params: Params, instance: str | None) -> Resource:

@@ -63,7 +63,7 @@ async def value_set_instance_expand(request: Request, id: str) -> Response:
 async def code_system_lookup(request: Request) -> Response:
     """What the code system says about one code."""
     limits = limits_of(request)
-    params = await read_params(request, limits)
+    params = with_accept_language(await read_params(request, limits), request.headers.get("accept-language"))
     return await _answer(request, lookup_op, index_of(request), params, limits=limits)
 
 

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from . import messages
 from .formats import Form, format_for, normalise
+from .languages import preferred, requested
 from .results import LookupResult
 from .sources import SourceChain
 
 
-def lookup(sources: SourceChain, system: str, code: str, version: str | None = None) -> LookupResult:
-    """Describe `code` of `system`; NHS formats are read and reported as validate-code does."""
+def lookup(sources: SourceChain, system: str, code: str, version: str | None = None, display_language: str | None = None) -> LookupResult:
+    """Describe `code` of `system`; NHS formats are read and reported as validate-code does.
+
+    `display_language` (displayLanguage, or Accept-Language) picks the display among the designations."""
     canonical = sources.canonical_system(system)
     result = LookupResult(found=False, system=canonical, code=code)
     if canonical != system:
@@ -31,7 +34,7 @@ def lookup(sources: SourceChain, system: str, code: str, version: str | None = N
         return result
     result.found = True
     result.code = concept.code
-    result.display = concept.display
+    result.display = preferred(cs, concept, requested(display_language)) if display_language else concept.display
     result.definition = concept.definition
     result.abstract = concept.not_selectable
     result.inactive = concept.inactive
@@ -42,4 +45,6 @@ def lookup(sources: SourceChain, system: str, code: str, version: str | None = N
     if not any(name == "inactive" for name, _ in result.properties):
         result.properties.append(("inactive", concept.inactive))
     result.properties.sort(key=lambda prop: prop[0])  # by property code, as terminology servers list them
+    declared = cs.resource.get("property") or ()
+    result.property_types = {p["code"]: p["type"] for p in declared if isinstance(p.get("code"), str) and isinstance(p.get("type"), str)}
     return result

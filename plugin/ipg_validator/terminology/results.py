@@ -128,4 +128,5 @@ class LookupResult:
     inactive: bool = False
     designations: list[Any] = field(default_factory=list)
     properties: list[tuple[str, Any]] = field(default_factory=list)
+    property_types: dict[str, str] = field(default_factory=dict)  # code -> FHIR type, as the CodeSystem declares it
     issues: list[Issue] = field(default_factory=list)
