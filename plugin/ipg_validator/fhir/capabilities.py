@@ -35,8 +35,11 @@ EXPANSION_PARAMS = {
     "offset": "Paging: the first concept to return",
     "count": "Paging: how many concepts to return",
     "activeOnly": "Leave out inactive concepts",
-    "excludeNested": "Accepted: expansions are always flat",
+    "excludeNested": "Answer flat: without it, an unpaged expansion nests each code under its parent",
     "tx-resource": "CodeSystems and ValueSets used for this request only (bounded in number and size)",
+    "system-version": "url|version (wildcards allowed): the release of a code system to use when none is named",
+    "check-system-version": "url|version (wildcards allowed): fail when the release used does not fit it",
+    "force-system-version": "url|version (wildcards allowed): the release of a code system to use, whatever is named",
 }
 
 

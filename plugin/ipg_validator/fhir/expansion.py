@@ -18,7 +18,7 @@ from .parameters import Params
 
 EXPANSION_MESSAGE = "http://hl7.org/fhir/StructureDefinition/valueset-expansion-message"
 ECHOED = ("filter", "offset", "count", "activeOnly", "displayLanguage", "includeDesignations", "includeDefinition",
-          "excludeNested", "valueSetVersion", "property", "system-version", "check-system-version", "force-system-version")
+          "excludeNested", "property")
 UNCLOSED = "http://hl7.org/fhir/StructureDefinition/valueset-unclosed"
 UNCLOSED_REASON = "http://hl7.org/fhir/StructureDefinition/valueset-unclosed-reason"
 STATUS_URI = "http://hl7.org/fhir/concept-properties#status"
@@ -28,6 +28,7 @@ DROPPED = ("compose", "text", "expansion", "meta", "description")
 def expansion_resource(vs: Mapping[str, Any], exp: Expansion, params: Params) -> dict[str, Any]:
     """`vs` (without its compose) with the expansion `exp` of the request `params`."""
     echoed = [{"name": name, **echo_value(value)} for name, value in params.items if name in ECHOED]
+    echoed += [{"name": name, "valueUri": canonical} for name, canonical in exp.version_rules]  # the rules that applied
     echoed += [{"name": "used-codesystem", "valueUri": used} for used in exp.used_code_systems]
     echoed += [{"name": "used-fragment", "valueUri": used} for used in exp.fragments]
     echoed += [{"name": "used-valueset", "valueUri": used} for used in exp.used_value_sets]
@@ -82,6 +83,8 @@ def contains_item(item: ExpansionItem) -> dict[str, Any]:
         out["abstract"] = True
     if item.inactive:
         out["inactive"] = True
+    if item.show_version and item.version:
+        out["version"] = item.version
     out["code"] = item.code
     if item.display:
         out["display"] = item.display

@@ -18,6 +18,7 @@ from ..terminology import messages
 from ..terminology.results import Coding, Issue
 from ..terminology.sources import RequestResources, SourceChain, split_canonical
 from ..terminology.validate import ValidateOptions, validate_code
+from ..terminology.versions import CHECK, DEFAULT, FORCE, VALUESET_DEFAULT, VersionConflict, VersionRules
 from .errors import FhirError
 from .jsonio import dump_json
 from .limits import Limits
@@ -61,6 +62,13 @@ def _fhir_core() -> RequestResources:
     return RequestResources(fhir_core_resources())
 
 
+def version_rules(params: Params) -> VersionRules:
+    """The request's system-version, check-system-version, force-system-version and default-valueset-version."""
+    names = (FORCE, DEFAULT, CHECK, VALUESET_DEFAULT)
+    return VersionRules.from_canonicals((name, value) for name, value in params.items
+                                        if name in names and isinstance(value, str))
+
+
 def validate_code_op(index: ContentIndex, params: Params, *, resource_type: str, instance: str | None = None, limits: Limits = Limits()) -> dict[str, Any]:
     """ValueSet/$validate-code or CodeSystem/$validate-code."""
     sources = sources_for(index, params, limits)
@@ -75,8 +83,9 @@ def validate_code_op(index: ContentIndex, params: Params, *, resource_type: str,
         display_language=params.text("displayLanguage") or params.text(ACCEPT_LANGUAGE),
     )
     try:
-        result = validate_code(sources, codings, value_set=value_set, options=options, codeable_concept=cc is not None)
-    except ComposeError as exc:
+        result = validate_code(sources, codings, value_set=value_set, options=options, codeable_concept=cc is not None,
+                               rules=version_rules(params))
+    except (ComposeError, VersionConflict) as exc:
         raise FhirError(_status_for(exc.issue.code), [exc.issue]) from None
     return validation_parameters(result, cc)
 
@@ -93,8 +102,9 @@ def expand_op(index: ContentIndex, params: Params, *, instance: str | None = Non
             count=min(count if count is not None else limits.max_expansion, limits.max_expansion),
             active_only=params.flag("activeOnly"), max_items=limits.max_expansion,
             nested=not params.flag("excludeNested") and params.get("offset") is None and params.get("count") is None,
+            rules=version_rules(params),
         )
-    except ComposeError as exc:
+    except (ComposeError, VersionConflict) as exc:
         raise FhirError(_status_for(exc.issue.code), [exc.issue]) from None
     return expansion_resource(vs, exp, params)
 
@@ -137,8 +147,7 @@ def _value_set(index: ContentIndex, sources: SourceChain, params: Params, instan
     version = params.text("valueSetVersion") or version
     vs = sources.value_set(url, version)
     if vs is None:
-        label = f"{url}|{version}" if version else url
-        raise FhirError.of(404, "not-found", f"A definition for the value Set '{label}' could not be found", None, "not-found")
+        raise FhirError(404, [messages.unknown_value_set(f"{url}|{version}" if version else url)])
     return vs
 
 

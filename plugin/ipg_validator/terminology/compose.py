@@ -19,6 +19,7 @@ from .filters import FilterError, concept_matches, structural_match
 from .results import ExpansionItem, Issue
 from .sources import SourceChain, split_canonical
 from .status import concept_marks
+from .versions import VersionRules, version_matches
 
 Resource = Mapping[str, Any]
 WORK_FACTOR = 10  # an expansion may handle this many times its size limit in codes before it is too costly
@@ -60,6 +61,7 @@ class Compose:
     """Evaluates compose definitions against a source chain, guarding against import cycles."""
 
     sources: SourceChain
+    rules: VersionRules = field(default_factory=VersionRules)  # the request's version parameters
     unknown_systems: set[str] = field(default_factory=set)
     used_systems: dict[str, CodeSystemIndex] = field(default_factory=dict)
     used_value_sets: list[str] = field(default_factory=list)  # imported value sets, `url|version`
@@ -97,6 +99,10 @@ class Compose:
                     return Membership.OUT
             return found
 
+    def holds(self, inc: Resource, system: str, code: str, version: str | None) -> bool:
+        """Whether one include (or exclude) of a value set takes in (system, code) of release `version`."""
+        return self._include_member(inc, system, code, version) is Membership.IN
+
     def _include_member(self, inc: Resource, system: str, code: str, version: str | None) -> Membership:
         result = Membership.IN
         if inc.get("system"):
@@ -110,7 +116,10 @@ class Compose:
         return result
 
     def _system_member(self, inc: Resource, system: str, code: str, version: str | None) -> Membership:
-        cs = self._code_system(system, inc.get("version") or version, inc.get("version"))
+        wanted = self.rules.resolve(system, inc.get("version"))
+        if version and (wanted is None or version_matches(wanted, version)):
+            wanted = version  # the release the validation chose fits the include
+        cs = self._code_system(system, wanted, wanted if wanted != version else None)
         listed = inc.get("concept")
         if listed is not None:
             codes = {c.get("code") for c in listed}
@@ -145,8 +154,12 @@ class Compose:
         with self._entering(vs):
             compose = vs.get("compose") or {}
             items: dict[tuple[str, str], ExpansionItem] = {}
-            for inc in _distinct(compose.get("include", [])):
+            includes = _distinct(compose.get("include", []))
+            pinned = [inc.get("system") for inc in includes if inc.get("system") and inc.get("version")]
+            for inc in includes:
                 found = self._include_items(inc)
+                if pinned.count(inc.get("system")) > 1:  # releases mixed in one expansion: say which each code is from
+                    found = [replace(i, show_version=True) for i in found]
                 self._work += len(found)
                 if self._work > WORK_FACTOR * self.max_items:  # codes handled, kept or not
                     raise ComposeError(messages.too_costly(vs.get("url"), self.max_items))
@@ -162,7 +175,7 @@ class Compose:
             return list(items.values())
 
     def _include_items(self, inc: Resource) -> list[ExpansionItem]:
-        imported = [self.expand(self.value_set(ref)) for ref in inc.get("valueSet", [])]
+        imported = [self.expand(self.value_set(ref, expanding=True)) for ref in inc.get("valueSet", [])]
         if inc.get("system"):
             items = self._system_items(inc)
         elif imported:
@@ -176,9 +189,12 @@ class Compose:
 
     def _system_items(self, inc: Resource) -> list[ExpansionItem]:
         system = inc["system"]
-        cs = self._code_system(system, inc.get("version"), inc.get("version"))
+        wanted = self.rules.resolve(system, inc.get("version"))
+        cs = self._code_system(system, wanted, wanted)
         if cs is None:
-            raise ComposeError(messages.unknown_system_for_expansion(system, inc.get("version")))
+            raise ComposeError(messages.unknown_system_for_expansion(system, wanted, self.sources.versions_of(system)))
+        for issue in self.rules.check_issues(system, cs.version, None):
+            raise ComposeError(issue)
         if "concept" in inc:
             out = []
             for ref in inc["concept"]:
@@ -220,8 +236,8 @@ class Compose:
 
     # -- shared -----------------------------------------------------------------------
 
-    def value_set(self, reference: str) -> Resource:
-        """Resolve a `valueSet` import (`url` or `url|version`)."""
+    def value_set(self, reference: str, expanding: bool = False) -> Resource:
+        """Resolve a `valueSet` import (`url` or `url|version`; default-valueset-version fills a missing version)."""
         if reference.startswith("#"):
             vs = next((c for outer in reversed(self._open) for c in outer.get("contained", ())
                        if c.get("resourceType") == "ValueSet" and c.get("id") == reference[1:]), None)
@@ -229,9 +245,12 @@ class Compose:
                 raise ComposeError(messages.unknown_value_set(reference))
             return vs
         url, version = split_canonical(reference)
+        version = self.rules.value_set_version(url, version)
         vs = self.sources.value_set(url, version)
+        if vs is None and expanding and version:
+            raise ComposeError(messages.unknown_pinned_import(url, version))
         if vs is None:
-            raise ComposeError(messages.unknown_value_set(reference))
+            raise ComposeError(messages.unknown_value_set(f"{url}|{version}" if version else url))
         used = f"{url}|{vs['version']}" if vs.get("version") else url
         if used not in self.used_value_sets:
             self.used_value_sets.append(used)

@@ -12,6 +12,7 @@ from .hierarchy import nest
 from .results import Expansion, ExpansionItem
 from .sources import SourceChain
 from .status import statuses, value_set_chain
+from .versions import VersionRules
 
 DEFAULT_MAX_ITEMS = 10_000
 
@@ -26,6 +27,7 @@ def expand(
     active_only: bool = False,
     max_items: int = DEFAULT_MAX_ITEMS,
     nested: bool = False,
+    rules: VersionRules | None = None,
 ) -> Expansion:
     """Expand `vs`; raises ComposeError when it cannot be evaluated or exceeds `max_items`.
 
@@ -33,7 +35,7 @@ def expand(
     parent in the code system when both are in the expansion; the total still counts every code.
     A paged request, or one whose codes do not fit in one page, is answered flat.
     """
-    compose = Compose(sources, max_items=max_items)
+    compose = Compose(sources, rules=rules or VersionRules(), max_items=max_items)
     items = compose.expand(vs)
     if active_only:
         items = [i for i in items if not i.inactive]
@@ -51,7 +53,8 @@ def expand(
     return Expansion(items=page, total=len(items), offset=offset, used_code_systems=used, issues=notes,
                      used_value_sets=list(compose.used_value_sets),
                      fragments=[key for key, cs in compose.used_systems.items() if cs.is_fragment],
-                     statuses=[(status, ref) for status, _, ref in statuses(resources, vs)])
+                     statuses=[(status, ref) for status, _, ref in statuses(resources, vs)],
+                     version_rules=list(compose.rules.used))
 
 
 def matches_text(item: ExpansionItem, text: str) -> bool:

@@ -6,6 +6,8 @@ the title and the fix a clinical coder needs.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
+
 from .codesystem import CodeSystemIndex, Concept
 from .formats import CodeFormat, Normalised
 from .results import ERROR, INFORMATION, WARNING, Issue
@@ -28,15 +30,64 @@ def unknown_system(system: str, version: str | None, where: str, known_versions:
         return Issue(ERROR, "not-found", "not-found", text, (where,), "UNKNOWN_CODESYSTEM")
     if version and known_versions:
         text = (f"A definition for CodeSystem '{system}' version '{version}' could not be found, so the code cannot "
-                f"be validated. Valid versions: {', '.join(sorted(known_versions))}")
+                f"be validated. Valid versions: {present_versions(known_versions)}")
         return Issue(ERROR, "not-found", "not-found", text, (where,), "UNKNOWN_CODESYSTEM_VERSION")
+    if version:
+        text = (f"A definition for CodeSystem '{system}' version '{version}' could not be found, so the code cannot "
+                f"be validated. No versions of this code system are known")
+        return Issue(ERROR, "not-found", "not-found", text, (where,), "UNKNOWN_CODESYSTEM_VERSION_NONE")
     text = f"A definition for CodeSystem '{system}' could not be found, so the code cannot be validated"
     return Issue(ERROR, "not-found", "not-found", text, (where,), "UNKNOWN_CODESYSTEM")
 
 
-def unknown_system_for_expansion(system: str, version: str | None) -> Issue:
+def present_versions(known: Iterable[str]) -> str:
+    """Known versions as tx servers list them: `a`, `a or b`, `a, b and c`."""
+    items = sorted(set(known))
+    return " or ".join(items) if len(items) < 3 else f"{', '.join(items[:-1])} and {items[-1]}"
+
+
+def unknown_system_for_expansion(system: str, version: str | None, known_versions: Sequence[str] = ()) -> Issue:
     label = f"'{system}' version '{version}'" if version else f"'{system}'"
-    return Issue(ERROR, "not-found", "not-found", f"A definition for CodeSystem {label} could not be found, so the value set cannot be expanded", (), "UNKNOWN_CODESYSTEM_EXP")
+    text = f"A definition for CodeSystem {label} could not be found, so the value set cannot be expanded"
+    if version and known_versions:
+        return Issue(ERROR, "not-found", "not-found", f"{text}. Valid versions: {present_versions(known_versions)}", (),
+                     "UNKNOWN_CODESYSTEM_VERSION_EXP")
+    return Issue(ERROR, "not-found", "not-found", text, (), "UNKNOWN_CODESYSTEM_EXP")
+
+
+def value_mismatch(system: str, in_value_set: str | None, resolved: str | None, found: str | None, in_value: str,
+                   where: str) -> Issue:
+    """The coding's version differs from the one the value set include (after the version rules) uses.
+
+    `resolved` is None for a versionless include without a rule: then `found`, the release used, is
+    named, and it is only a warning (the include does not ask for a version)."""
+    if resolved is None:
+        text = (f"The code system '{system}' version '{found}' for the versionless include in the ValueSet include is "
+                f"different to the one in the value ('{in_value}')")
+        return Issue(WARNING, "invalid", "vs-invalid", text, (where,), "VALUESET_VALUE_MISMATCH_DEFAULT", in_message=False)
+    if resolved != (in_value_set or ""):
+        text = (f"The code system '{system}' version '{resolved}' resulting from the version '{in_value_set or ''}' in the "
+                f"ValueSet include is different to the one in the value ('{in_value}')")
+        return Issue(ERROR, "invalid", "vs-invalid", text, (where,), "VALUESET_VALUE_MISMATCH_CHANGED")
+    text = (f"The code system '{system}' version '{in_value_set}' in the ValueSet include is different to the one in the "
+            f"value ('{in_value}')")
+    return Issue(ERROR, "invalid", "vs-invalid", text, (where,), "VALUESET_VALUE_MISMATCH")
+
+
+def version_check(system: str, version: str, wanted: str, where: str | None) -> Issue:
+    text = f"The version '{version}' is not allowed for system '{system}': required to be '{wanted}' by a version-check parameter"
+    return Issue(ERROR, "exception", "version-error", text, (where,) if where else (), "VALUESET_VERSION_CHECK")
+
+
+def version_rules_conflict(parameter: str, system: str, versions: list[str]) -> Issue:
+    text = f"The {parameter} parameters name more than one version of '{system}': {', '.join(versions)}"
+    kind = "OVERRIDE" if parameter == "force-system-version" else "DEFAULT"
+    return Issue(ERROR, "exception", "version-error", text, (), f"SYSTEM_VERSION_MULTIPLE_{kind}")
+
+
+def unknown_pinned_import(url: str, version: str) -> Issue:
+    text = f"Unable to find the imported value set '{url}' version '{version}'"
+    return Issue(ERROR, "not-found", "not-found", text, (), "VS_EXP_IMPORT_UNK_PINNED")
 
 
 def no_system(where: str, looks_like: str | None, severity: str = ERROR) -> Issue:

@@ -63,6 +63,7 @@ class ValidationResult:
     unknown_in_value_set: bool = False  # the unknown system was met validating against a value set
     in_value_set: bool | None = None  # against a value set: whether the code is in it
     value_set_error: Issue | None = None  # the value set could not be evaluated (e.g. an unknown import)
+    missing_release: bool = False  # the release the value set asks for does not exist (tx servers' "unknown" answer)
 
     @property
     def error_message(self) -> str | None:
@@ -97,6 +98,7 @@ class ExpansionItem:
     # how the include that gave the item walks its code system: "all" (every code), "filter" (filtered),
     # "" (listed codes or an imported value set: never nested)
     walk: str = ""
+    show_version: bool = False  # the expansion mixes releases of this system: `contains` names the version
 
 
 @dataclass
@@ -111,6 +113,7 @@ class Expansion:
     fragments: list[str] = field(default_factory=list)  # the used code systems that are fragments, "url|version"
     issues: list[Issue] = field(default_factory=list)
     statuses: list[tuple[str, str]] = field(default_factory=list)  # (deprecated/withdrawn/..., "url|version") used
+    version_rules: list[tuple[str, str]] = field(default_factory=list)  # (parameter, "url|version") that chose a version
 
 
 @dataclass

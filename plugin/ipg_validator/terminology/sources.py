@@ -10,6 +10,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Protocol
 
 from .codesystem import CodeSystemIndex, index_code_system
+from .versions import is_pattern, pick
 
 Resource = Mapping[str, Any]
 
@@ -42,10 +43,10 @@ class RequestResources:
                 self._value_sets.setdefault(url, []).append(resource)
 
     def code_system(self, url: str, version: str | None = None) -> CodeSystemIndex | None:
-        return _pick(self.code_systems.get(url, []), version, lambda cs: cs.version)
+        return pick(self.code_systems.get(url, []), version, lambda cs: cs.version)
 
     def value_set(self, url: str, version: str | None = None) -> Resource | None:
-        return _pick(self._value_sets.get(url, []), version, lambda vs: vs.get("version"))
+        return pick(self._value_sets.get(url, []), version, lambda vs: vs.get("version"))
 
     def canonical_system(self, url: str) -> str:
         return url
@@ -58,6 +59,13 @@ class SourceChain:
         self.sources = tuple(sources)
 
     def code_system(self, url: str, version: str | None = None) -> CodeSystemIndex | None:
+        """The release of `url` in `version` (a wildcard picks the newest that fits), else the newest."""
+        if is_pattern(version):
+            for source in self.sources:
+                found = pick(list(source.code_systems.get(url, ())), version, lambda cs: cs.version)
+                if found is not None:
+                    return found
+            return None
         return next((cs for s in self.sources if (cs := s.code_system(url, version)) is not None), None)
 
     def value_set(self, url: str, version: str | None = None) -> Resource | None:
@@ -82,11 +90,3 @@ def split_canonical(reference: str) -> tuple[str, str | None]:
     """`url|version` -> (url, version)."""
     url, _, version = reference.partition("|")
     return url, version or None
-
-
-def _pick(items: list[Any], version: str | None, version_of: Any) -> Any:
-    if not items:
-        return None
-    if version is None:
-        return items[-1]
-    return next((item for item in items if version_of(item) == version), None)

@@ -11,9 +11,11 @@ from .codesystem import CodeSystemIndex, Concept
 from .compose import Compose, ComposeError, Membership, check_filters
 from .formats import FORMATS, Form, format_for, normalise
 from .languages import check_display, preferred, requested, value_set_language
+from .release import Release, choose_release
 from .results import ERROR, WARNING, Coding, Issue, ValidationResult
 from .sources import SourceChain
 from .status import deprecated_in_value_set, status_issues, statuses, value_set_chain
+from .versions import VersionRules
 
 Resource = Mapping[str, Any]
 
@@ -43,16 +45,19 @@ def validate_code(
     value_set: Resource | None = None,
     options: ValidateOptions = ValidateOptions(),
     codeable_concept: bool = False,
+    rules: VersionRules | None = None,
 ) -> ValidationResult:
     """Validate one Coding, or the codings of a CodeableConcept, optionally against a value set.
 
-    A value set that is itself broken (a filter without a value) raises ComposeError(invalid=True).
+    `rules` are the request's version parameters. A value set that is itself broken (a filter
+    without a value) raises ComposeError(invalid=True).
     """
+    rules = rules or VersionRules()
     if value_set is not None:
         check_filters(value_set)
         if options.display_language is None and value_set_language(value_set):
             options = replace(options, display_language=value_set_language(value_set))
-    results = [_validate_one(sources, c, value_set, options) for c in codings]
+    results = [_validate_one(sources, c, value_set, options, rules) for c in codings]
     if not codeable_concept:
         answer = results[0]
     elif value_set is None:
@@ -90,6 +95,10 @@ def _concept_in_value_set(results: list[ValidationResult], codings: Sequence[Cod
     if broken is not None:
         return ValidationResult(False, issues=[broken.value_set_error], codings=list(codings))
     members = [r for r in results if r.in_value_set]
+    if not members and all(r.missing_release for r in results):  # the value set's release does not exist: unknown
+        return replace(results[0], code=None, system=None, codings=list(codings),
+                       issues=[i for r in results for i in r.issues],
+                       unknown_systems=[s for r in results for s in r.unknown_systems])
     issues: list[Issue] = []
     for r in results:
         issues += [messages.this_code_not_in_vs(i) if i.tx_code == "not-in-vs" else i for i in r.issues]
@@ -107,7 +116,8 @@ def _concept_in_value_set(results: list[ValidationResult], codings: Sequence[Cod
     )
 
 
-def _validate_one(sources: SourceChain, coding: Coding, vs: Resource | None, options: ValidateOptions) -> ValidationResult:
+def _validate_one(sources: SourceChain, coding: Coding, vs: Resource | None, options: ValidateOptions,
+                  rules: VersionRules) -> ValidationResult:
     issues: list[Issue] = []
     done = lambda **kw: ValidationResult(result=not any(i.is_error for i in issues), issues=issues, **kw)  # noqa: E731
     code = coding.code or ""
@@ -130,10 +140,13 @@ def _validate_one(sources: SourceChain, coding: Coding, vs: Resource | None, opt
     system = sources.canonical_system(coding.system)
     if system != coding.system:
         issues.append(messages.alias_system(coding.system, system, coding.at("system")))
-    pinned = _pinned_version(vs, system) if vs is not None and not coding.version else None
-    cs = (sources.code_system(system, pinned) if pinned else None) or sources.code_system(system, coding.version)
-    if cs is None:
+    release = choose_release(sources, rules, system, coding, vs) if sources.code_system(system) else None
+    if release is None or (release.cs is None and release.missing is None):
         return _unknown_system(sources, coding, system, vs, issues)
+    issues += release.issues
+    if release.cs is None:
+        return _missing_release(sources, rules, coding, system, release, issues)
+    cs = release.cs
     fmt = format_for(system)
     received = code
     if fmt is not None:
@@ -173,7 +186,7 @@ def _validate_one(sources: SourceChain, coding: Coding, vs: Resource | None, opt
             issues.append(_not_in(vs, system, code, coding))
             in_vs = False
         else:
-            found, vs_issues = _membership(sources, vs, system, code, coding, concept)
+            found, vs_issues = _membership(Compose(sources, rules), vs, system, code, coding, concept, cs.version)
             marked = deprecated_in_value_set(sources, vs, system, code, coding.at("code")) if found else None
             vs_issues += [marked] if marked else []
             if found is False:  # a wrong display of a code that is not in the value set anyway is a warning
@@ -188,14 +201,18 @@ def _validate_one(sources: SourceChain, coding: Coding, vs: Resource | None, opt
         inactive=bool(concept and concept.inactive), normalised_from=received if received != code and not case_only else None,
         normalized_code=code if case_only else None,
         status=concept.status if concept and concept.inactive and concept.status not in (None, "inactive") else None,
-        in_value_set=in_vs, value_set_error=vs_error,
+        in_value_set=in_vs, value_set_error=vs_error, unknown_systems=release.unknown_systems,
     )
 
 
-def _pinned_version(vs: Resource, system: str) -> str | None:
-    """The version of `system` the value set's own includes pin, when they all name the same one."""
-    versions = {inc.get("version") for inc in (vs.get("compose") or {}).get("include", []) if inc.get("system") == system}
-    return next(iter(versions)) if len(versions) == 1 and None not in versions else None
+def _missing_release(sources: SourceChain, rules: VersionRules, coding: Coding, system: str, release: Release,
+                     issues: list[Issue]) -> ValidationResult:
+    """The release the value set asks for does not exist: not valid, and described from the coding's own release."""
+    own = sources.code_system(system, rules.resolve(system, coding.version))
+    concept = own.get(coding.code or "") if own is not None else None
+    return ValidationResult(False, system=system, code=coding.code, version=own.version if own else coding.version,
+                            display=concept.display if concept else None, issues=issues,
+                            unknown_systems=release.unknown_systems, missing_release=True)
 
 
 def _unknown_system(sources: SourceChain, coding: Coding, system: str, vs: Resource | None, issues: list[Issue]) -> ValidationResult:
@@ -254,11 +271,12 @@ def _concept_issues(cs: CodeSystemIndex, concept: Concept, coding: Coding, optio
     return issues
 
 
-def _membership(sources: SourceChain, vs: Resource, system: str, code: str, coding: Coding,
-                concept: Concept | None) -> tuple[bool | None, list[Issue]]:
+def _membership(compose: Compose, vs: Resource, system: str, code: str, coding: Coding,
+                concept: Concept | None, release: str | None) -> tuple[bool | None, list[Issue]]:
     """(in the value set: True/False, None when the value set cannot be evaluated; the issues)."""
+    sources = compose.sources
     try:
-        found = Compose(sources).member(vs, system, code, coding.version)
+        found = compose.member(vs, system, code, release)
     except ComposeError as exc:
         if exc.invalid:
             raise
