@@ -37,7 +37,7 @@ def expansion_resource(vs: Mapping[str, Any], exp: Expansion, params: Params) ->
         "identifier": f"urn:uuid:{uuid.uuid4()}",
         "timestamp": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "total": exp.total,
-        "offset": exp.offset,
+        "offset": exp.offset if _paged(exp, params) else None,
         "parameter": echoed,
         "property": [{"code": "status", "uri": STATUS_URI}] if any(_status(i) for i in flatten(exp.items)) else [],
         "contains": [contains_item(i) for i in exp.items],
@@ -55,7 +55,7 @@ def expansion_resource(vs: Mapping[str, Any], exp: Expansion, params: Params) ->
     out.pop("extension", None)
     if kept:
         out = {"resourceType": out.get("resourceType", "ValueSet"), "extension": kept, **out}
-    out["expansion"] = {k: v for k, v in expansion.items() if v != []}
+    out["expansion"] = {k: v for k, v in expansion.items() if v != [] and v is not None}
     return out
 
 
@@ -96,5 +96,11 @@ def contains_item(item: ExpansionItem) -> dict[str, Any]:
     return out
 
 
+def _paged(exp: Expansion, params: Params) -> bool:
+    """Whether the answer is a page: the request asked for one, or not every code fits (then `offset` is said)."""
+    return params.get("offset") is not None or params.get("count") is not None or sum(1 for _ in flatten(exp.items)) < exp.total
+
+
 def _status(item: ExpansionItem) -> str | None:
-    return next((str(v) for name, v in item.properties if name == "status"), None)
+    """The concept's status when it is not plain `active` (only retired, deprecated, ... are worth saying)."""
+    return next((str(v) for name, v in item.properties if name == "status" and v != "active"), None)
