@@ -11,17 +11,19 @@ from collections.abc import Mapping
 from datetime import datetime, timezone
 from typing import Any
 
+from ..terminology import messages
 from ..terminology.hierarchy import flatten
-from ..terminology.results import Expansion, ExpansionItem
+from ..terminology.properties import DEFINITION, property_values, value_key
+from ..terminology.results import Expansion, ExpansionItem, PropertyDef
 from ..terminology.status import STANDARDS_STATUS
 from .parameters import Params
 
 EXPANSION_MESSAGE = "http://hl7.org/fhir/StructureDefinition/valueset-expansion-message"
+# `property` is answered by the declarations in expansion.property, not echoed (tx.fhir.org)
 ECHOED = ("filter", "offset", "count", "activeOnly", "displayLanguage", "includeDesignations", "includeDefinition",
-          "excludeNested", "property")
+          "excludeNested")
 UNCLOSED = "http://hl7.org/fhir/StructureDefinition/valueset-unclosed"
 UNCLOSED_REASON = "http://hl7.org/fhir/StructureDefinition/valueset-unclosed-reason"
-STATUS_URI = "http://hl7.org/fhir/concept-properties#status"
 DROPPED = ("compose", "text", "expansion", "meta", "description")
 
 
@@ -39,8 +41,8 @@ def expansion_resource(vs: Mapping[str, Any], exp: Expansion, params: Params) ->
         "total": exp.total,
         "offset": exp.offset if _paged(exp, params) else None,
         "parameter": echoed,
-        "property": [{"code": "status", "uri": STATUS_URI}] if any(_status(i) for i in flatten(exp.items)) else [],
-        "contains": [contains_item(i) for i in exp.items],
+        "property": _declarations(exp),
+        "contains": [contains_item(i, _requested(exp), params.flag("includeDefinition")) for i in exp.items],
     }
     extensions = [{"url": EXPANSION_MESSAGE, "valueString": i.text} for i in exp.issues]
     if exp.fragments:
@@ -75,9 +77,29 @@ def echo_value(value: Any) -> dict[str, Any]:
     return {"valueString": text}
 
 
-def contains_item(item: ExpansionItem) -> dict[str, Any]:
-    """One `expansion.contains` entry."""
-    out: dict[str, Any] = {"extension": list(item.extensions)} if item.extensions else {}
+def _requested(exp: Expansion) -> list[PropertyDef]:
+    """The requested properties answered on `contains` (status is said whenever it is not active)."""
+    return [d for d in exp.properties if d.code != "status"]
+
+
+def _declarations(exp: Expansion) -> list[dict[str, Any]]:
+    """expansion.property: definition first, then status when a code has one, then the other requested properties."""
+    wanted = _requested(exp)
+    out = [d for d in wanted if d.code == DEFINITION]
+    if any(_status(i) for i in flatten(exp.items)):
+        out.append(PropertyDef("status", messages.STATUS_PROPERTY_URI, "code"))
+    out += [d for d in wanted if d.code != DEFINITION]
+    return [{"code": d.code, "uri": d.uri} if d.uri else {"code": d.code} for d in out]
+
+
+def contains_item(item: ExpansionItem, wanted: list[PropertyDef] | None = None, definition: bool = False) -> dict[str, Any]:
+    """One `expansion.contains` entry, with the `wanted` properties; `definition` (includeDefinition) adds the definition."""
+    wanted = wanted or []
+    extensions = list(item.extensions)
+    if definition and item.definition and not any(d.code == DEFINITION for d in wanted):
+        extensions.append({"url": messages.R5_CONTAINS_PROPERTY, "extension": [
+            {"url": "code", "valueCode": DEFINITION}, {"url": "value", "valueString": item.definition}]})
+    out: dict[str, Any] = {"extension": extensions} if extensions else {}
     out["system"] = item.system
     if item.abstract:
         out["abstract"] = True
@@ -88,11 +110,14 @@ def contains_item(item: ExpansionItem) -> dict[str, Any]:
     out["code"] = item.code
     if item.display:
         out["display"] = item.display
+    props = [{"code": d.code, value_key(d.type): value} for d, value in property_values(item, wanted)]
     status = _status(item)
     if status:
-        out["property"] = [{"code": "status", "valueCode": status}]
+        props.append({"code": "status", "valueCode": status})
+    if props:
+        out["property"] = props
     if item.contains:
-        out["contains"] = [contains_item(child) for child in item.contains]
+        out["contains"] = [contains_item(child, wanted, definition) for child in item.contains]
     return out
 
 

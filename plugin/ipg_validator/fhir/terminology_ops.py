@@ -103,6 +103,7 @@ def expand_op(index: ContentIndex, params: Params, *, instance: str | None = Non
             active_only=params.flag("activeOnly"), max_items=limits.max_expansion,
             nested=not params.flag("excludeNested") and params.get("offset") is None and params.get("count") is None,
             rules=version_rules(params),
+            properties=[str(p) for p in params.all("property") if isinstance(p, str)],
         )
     except (ComposeError, VersionConflict) as exc:
         raise FhirError(_status_for(exc.issue.code), [exc.issue]) from None

@@ -300,6 +300,7 @@ def _item(cs: CodeSystemIndex, concept: Concept | None, ref: Resource | None = N
         designations=tuple(ref.get("designation") or (concept.designations if concept else ())),
         properties=concept.properties if concept else (),
         extensions=concept_marks(ref),
+        definition=concept.definition if concept else None,
         walk=walk,
     )
 
