@@ -7,7 +7,7 @@ release; each `contains` item has system, code, display, and abstract/inactive w
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timezone
 from typing import Any
 
@@ -27,11 +27,12 @@ UNCLOSED_REASON = "http://hl7.org/fhir/StructureDefinition/valueset-unclosed-rea
 DROPPED = ("compose", "text", "expansion", "meta", "description")
 
 
-def expansion_resource(vs: Mapping[str, Any], exp: Expansion, params: Params) -> dict[str, Any]:
-    """`vs` (without its compose) with the expansion `exp` of the request `params`."""
+def expansion_resource(vs: Mapping[str, Any], exp: Expansion, params: Params, supplements: Sequence[str] = ()) -> dict[str, Any]:
+    """`vs` (without its compose) with the expansion `exp` of the request `params` (and the supplements applied)."""
     echoed = [{"name": name, **echo_value(value)} for name, value in params.items if name in ECHOED]
     echoed += [{"name": name, "valueUri": canonical} for name, canonical in exp.version_rules]  # the rules that applied
     echoed += [{"name": "used-codesystem", "valueUri": used} for used in exp.used_code_systems]
+    echoed += [{"name": "used-supplement", "valueUri": used} for used in supplements]
     echoed += [{"name": "used-fragment", "valueUri": used} for used in exp.fragments]
     echoed += [{"name": "used-valueset", "valueUri": used} for used in exp.used_value_sets]
     echoed += [{"name": f"warning-{status}", "valueUri": ref} for status, ref in exp.statuses]

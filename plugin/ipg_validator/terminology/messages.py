@@ -234,3 +234,11 @@ DEFINITION_PROPERTY_URI = f"{CONCEPT_PROPERTIES}#definition"
 STATUS_PROPERTY_URI = f"{CONCEPT_PROPERTIES}#status"
 # R4 has no ValueSet.expansion.contains.property: the R5 element as its cross-version extension
 R5_CONTAINS_PROPERTY = "http://hl7.org/fhir/5.0/StructureDefinition/extension-ValueSet.expansion.contains.property"
+
+
+VALUESET_SUPPLEMENT = "http://hl7.org/fhir/StructureDefinition/valueset-supplement"
+SUPPLEMENT_MISSING = "VALUESET_SUPPLEMENT_MISSING"
+
+
+def supplement_missing(canonical: str) -> Issue:
+    return Issue(ERROR, "not-found", "not-found", f"Required supplement not found: {canonical}", (), SUPPLEMENT_MISSING)
