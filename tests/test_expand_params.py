@@ -112,3 +112,9 @@ def test_mixed_releases_keep_each_release_code() -> None:
     assert circles == [("1", "Round"), ("2", "Circle")] and exp.total == 5
     excluded = {**vs, "compose": {**vs["compose"], "exclude": [{"system": SYSTEM, "concept": [{"code": "circle"}]}]}}
     assert [i.code for i in expand(SourceChain([RequestResources([CODE_SYSTEM, v1])]), excluded).items].count("circle") == 0
+
+
+def test_terminology_capabilities_claim_the_parameters(client: TestClient) -> None:
+    caps = client.get("/fhir/metadata", params={"mode": "terminology"}).json()
+    names = {p["name"] for p in caps["expansion"]["parameter"]}
+    assert {"includeDefinition", "property", "useSupplement", "activeOnly", "excludeNested"} <= names
