@@ -7,29 +7,32 @@ release; each `contains` item has system, code, display, and abstract/inactive w
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timezone
 from typing import Any
 
+from ..terminology import messages
 from ..terminology.hierarchy import flatten
-from ..terminology.results import Expansion, ExpansionItem
+from ..terminology.properties import DEFINITION, property_values, value_key
+from ..terminology.results import Expansion, ExpansionItem, PropertyDef
 from ..terminology.status import STANDARDS_STATUS
 from .parameters import Params
 
 EXPANSION_MESSAGE = "http://hl7.org/fhir/StructureDefinition/valueset-expansion-message"
+# `property` is answered by the declarations in expansion.property, not echoed (tx.fhir.org)
 ECHOED = ("filter", "offset", "count", "activeOnly", "displayLanguage", "includeDesignations", "includeDefinition",
-          "excludeNested", "property")
+          "excludeNested")
 UNCLOSED = "http://hl7.org/fhir/StructureDefinition/valueset-unclosed"
 UNCLOSED_REASON = "http://hl7.org/fhir/StructureDefinition/valueset-unclosed-reason"
-STATUS_URI = "http://hl7.org/fhir/concept-properties#status"
 DROPPED = ("compose", "text", "expansion", "meta", "description")
 
 
-def expansion_resource(vs: Mapping[str, Any], exp: Expansion, params: Params) -> dict[str, Any]:
-    """`vs` (without its compose) with the expansion `exp` of the request `params`."""
+def expansion_resource(vs: Mapping[str, Any], exp: Expansion, params: Params, supplements: Sequence[str] = ()) -> dict[str, Any]:
+    """`vs` (without its compose) with the expansion `exp` of the request `params` (and the supplements applied)."""
     echoed = [{"name": name, **echo_value(value)} for name, value in params.items if name in ECHOED]
     echoed += [{"name": name, "valueUri": canonical} for name, canonical in exp.version_rules]  # the rules that applied
     echoed += [{"name": "used-codesystem", "valueUri": used} for used in exp.used_code_systems]
+    echoed += [{"name": "used-supplement", "valueUri": used} for used in supplements]
     echoed += [{"name": "used-fragment", "valueUri": used} for used in exp.fragments]
     echoed += [{"name": "used-valueset", "valueUri": used} for used in exp.used_value_sets]
     echoed += [{"name": f"warning-{status}", "valueUri": ref} for status, ref in exp.statuses]
@@ -37,10 +40,10 @@ def expansion_resource(vs: Mapping[str, Any], exp: Expansion, params: Params) ->
         "identifier": f"urn:uuid:{uuid.uuid4()}",
         "timestamp": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "total": exp.total,
-        "offset": exp.offset,
+        "offset": exp.offset if _paged(exp, params) else None,
         "parameter": echoed,
-        "property": [{"code": "status", "uri": STATUS_URI}] if any(_status(i) for i in flatten(exp.items)) else [],
-        "contains": [contains_item(i) for i in exp.items],
+        "property": _declarations(exp),
+        "contains": [contains_item(i, _requested(exp), params.flag("includeDefinition")) for i in exp.items],
     }
     extensions = [{"url": EXPANSION_MESSAGE, "valueString": i.text} for i in exp.issues]
     if exp.fragments:
@@ -55,7 +58,7 @@ def expansion_resource(vs: Mapping[str, Any], exp: Expansion, params: Params) ->
     out.pop("extension", None)
     if kept:
         out = {"resourceType": out.get("resourceType", "ValueSet"), "extension": kept, **out}
-    out["expansion"] = {k: v for k, v in expansion.items() if v != []}
+    out["expansion"] = {k: v for k, v in expansion.items() if v != [] and v is not None}
     return out
 
 
@@ -75,9 +78,29 @@ def echo_value(value: Any) -> dict[str, Any]:
     return {"valueString": text}
 
 
-def contains_item(item: ExpansionItem) -> dict[str, Any]:
-    """One `expansion.contains` entry."""
-    out: dict[str, Any] = {"extension": list(item.extensions)} if item.extensions else {}
+def _requested(exp: Expansion) -> list[PropertyDef]:
+    """The requested properties answered on `contains` (status is said whenever it is not active)."""
+    return [d for d in exp.properties if d.code != "status"]
+
+
+def _declarations(exp: Expansion) -> list[dict[str, Any]]:
+    """expansion.property: definition first, then status when a code has one, then the other requested properties."""
+    wanted = _requested(exp)
+    out = [d for d in wanted if d.code == DEFINITION]
+    if any(_status(i) for i in flatten(exp.items)):
+        out.append(PropertyDef("status", messages.STATUS_PROPERTY_URI, "code"))
+    out += [d for d in wanted if d.code != DEFINITION]
+    return [{"code": d.code, "uri": d.uri} if d.uri else {"code": d.code} for d in out]
+
+
+def contains_item(item: ExpansionItem, wanted: list[PropertyDef] | None = None, definition: bool = False) -> dict[str, Any]:
+    """One `expansion.contains` entry, with the `wanted` properties; `definition` (includeDefinition) adds the definition."""
+    wanted = wanted or []
+    extensions = list(item.extensions)
+    if definition and item.definition and not any(d.code == DEFINITION for d in wanted):
+        extensions.append({"url": messages.R5_CONTAINS_PROPERTY, "extension": [
+            {"url": "code", "valueCode": DEFINITION}, {"url": "value", "valueString": item.definition}]})
+    out: dict[str, Any] = {"extension": extensions} if extensions else {}
     out["system"] = item.system
     if item.abstract:
         out["abstract"] = True
@@ -88,13 +111,22 @@ def contains_item(item: ExpansionItem) -> dict[str, Any]:
     out["code"] = item.code
     if item.display:
         out["display"] = item.display
+    props = [{"code": d.code, value_key(d.type): value} for d, value in property_values(item, wanted)]
     status = _status(item)
     if status:
-        out["property"] = [{"code": "status", "valueCode": status}]
+        props.append({"code": "status", "valueCode": status})
+    if props:
+        out["property"] = props
     if item.contains:
-        out["contains"] = [contains_item(child) for child in item.contains]
+        out["contains"] = [contains_item(child, wanted, definition) for child in item.contains]
     return out
 
 
+def _paged(exp: Expansion, params: Params) -> bool:
+    """Whether the answer is a page: the request asked for one, or not every code fits (then `offset` is said)."""
+    return params.get("offset") is not None or params.get("count") is not None or sum(1 for _ in flatten(exp.items)) < exp.total
+
+
 def _status(item: ExpansionItem) -> str | None:
-    return next((str(v) for name, v in item.properties if name == "status"), None)
+    """The concept's status when it is not plain `active` (only retired, deprecated, ... are worth saying)."""
+    return next((str(v) for name, v in item.properties if name == "status" and v != "active"), None)

@@ -17,6 +17,7 @@ from ..terminology.lookup import lookup
 from ..terminology import messages
 from ..terminology.results import Coding, Issue
 from ..terminology.sources import RequestResources, SourceChain, split_canonical
+from ..terminology.supplements import SupplementMissing, required_supplements, with_supplements
 from ..terminology.validate import ValidateOptions, validate_code
 from ..terminology.versions import CHECK, DEFAULT, FORCE, VALUESET_DEFAULT, VersionConflict, VersionRules
 from .errors import FhirError
@@ -73,6 +74,7 @@ def validate_code_op(index: ContentIndex, params: Params, *, resource_type: str,
     """ValueSet/$validate-code or CodeSystem/$validate-code."""
     sources = sources_for(index, params, limits)
     value_set = _value_set(index, sources, params, instance) if resource_type == "ValueSet" else None
+    sources, _ = _supplemented(sources, params, value_set)
     codings, cc = _codings(params, resource_type, index, instance)
     options = ValidateOptions(
         lenient_display=params.flag("lenient-display-validation"),
@@ -94,6 +96,7 @@ def expand_op(index: ContentIndex, params: Params, *, instance: str | None = Non
     """ValueSet/$expand: the value set with an `expansion`, paged by offset and count."""
     sources = sources_for(index, params, limits)
     vs = _value_set(index, sources, params, instance)
+    sources, supplements = _supplemented(sources, params, vs)
     count = params.number("count", limits.default_expansion_count)
     try:
         check_filters(vs)
@@ -103,15 +106,16 @@ def expand_op(index: ContentIndex, params: Params, *, instance: str | None = Non
             active_only=params.flag("activeOnly"), max_items=limits.max_expansion,
             nested=not params.flag("excludeNested") and params.get("offset") is None and params.get("count") is None,
             rules=version_rules(params),
+            properties=[str(p) for p in params.all("property") if isinstance(p, str)],
         )
     except (ComposeError, VersionConflict) as exc:
         raise FhirError(_status_for(exc.issue.code), [exc.issue]) from None
-    return expansion_resource(vs, exp, params)
+    return expansion_resource(vs, exp, params, supplements)
 
 
 def lookup_op(index: ContentIndex, params: Params, *, limits: Limits = Limits()) -> dict[str, Any]:
     """CodeSystem/$lookup by system and code, or by coding; `property` names what to return."""
-    sources = sources_for(index, params, limits)
+    sources, _ = _supplemented(sources_for(index, params, limits), params)
     coding = params.get("coding")
     system = coding.get("system") if isinstance(coding, dict) else params.text("system")
     code = coding.get("code") if isinstance(coding, dict) else params.text("code")
@@ -127,6 +131,14 @@ def lookup_op(index: ContentIndex, params: Params, *, limits: Limits = Limits())
         raise FhirError(404, [*missing, *result.issues])
     wanted = frozenset(str(p) for p in params.all("property") if isinstance(p, str))
     return lookup_parameters(result, wanted if wanted and "*" not in wanted else None)  # `*`: every property
+
+
+def _supplemented(sources: SourceChain, params: Params, vs: Resource | None = None) -> tuple[SourceChain, list[str]]:
+    """The sources with the required supplements merged in (`useSupplement`, the value set's extension); 404 for a missing one."""
+    try:
+        return with_supplements(sources, required_supplements(params.all("useSupplement"), vs))
+    except SupplementMissing as exc:
+        raise FhirError(404, [exc.issue]) from None
 
 
 def _value_set(index: ContentIndex, sources: SourceChain, params: Params, instance: str | None) -> Resource:

@@ -153,7 +153,7 @@ class Compose:
     def _expand(self, vs: Resource) -> list[ExpansionItem]:
         with self._entering(vs):
             compose = vs.get("compose") or {}
-            items: dict[tuple[str, str], ExpansionItem] = {}
+            items: dict[tuple[str, str | None, str], ExpansionItem] = {}  # a code per release when releases are mixed
             includes = _distinct(compose.get("include", []))
             pinned = [inc.get("system") for inc in includes if inc.get("system") and inc.get("version")]
             for inc in includes:
@@ -164,12 +164,12 @@ class Compose:
                 if self._work > WORK_FACTOR * self.max_items:  # codes handled, kept or not
                     raise ComposeError(messages.too_costly(vs.get("url"), self.max_items))
                 for item in found:
-                    items.setdefault((item.system, item.code), item)
+                    items.setdefault((item.system, item.version if item.show_version else None, item.code), item)
                     if len(items) > self.max_items:
                         raise ComposeError(messages.too_costly(vs.get("url"), self.max_items))
             for exc in compose.get("exclude", []):
-                for item in self._include_items(exc):
-                    items.pop((item.system, item.code), None)
+                gone = {(item.system, item.code) for item in self._include_items(exc)}
+                items = {key: item for key, item in items.items() if (key[0], key[2]) not in gone}
             if compose.get("inactive") is False:
                 return [i for i in items.values() if not i.inactive]
             return list(items.values())
@@ -300,6 +300,7 @@ def _item(cs: CodeSystemIndex, concept: Concept | None, ref: Resource | None = N
         designations=tuple(ref.get("designation") or (concept.designations if concept else ())),
         properties=concept.properties if concept else (),
         extensions=concept_marks(ref),
+        definition=concept.definition if concept else None,
         walk=walk,
     )
 

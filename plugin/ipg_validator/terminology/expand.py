@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
 from . import messages
 from .compose import Compose
 from .hierarchy import nest
+from .properties import declared_properties
 from .results import Expansion, ExpansionItem
 from .sources import SourceChain
 from .status import statuses, value_set_chain
@@ -28,12 +29,14 @@ def expand(
     max_items: int = DEFAULT_MAX_ITEMS,
     nested: bool = False,
     rules: VersionRules | None = None,
+    properties: Sequence[str] = (),
 ) -> Expansion:
     """Expand `vs`; raises ComposeError when it cannot be evaluated or exceeds `max_items`.
 
     `nested` (a request that neither excludes nesting nor pages) places each code under its
     parent in the code system when both are in the expansion; the total still counts every code.
     A paged request, or one whose codes do not fit in one page, is answered flat.
+    `properties` (the `property` parameter) names the concept properties the answer declares and carries.
     """
     compose = Compose(sources, rules=rules or VersionRules(), max_items=max_items)
     items = compose.expand(vs)
@@ -54,7 +57,8 @@ def expand(
                      used_value_sets=list(compose.used_value_sets),
                      fragments=[key for key, cs in compose.used_systems.items() if cs.is_fragment],
                      statuses=[(status, ref) for status, _, ref in statuses(resources, vs)],
-                     version_rules=list(compose.rules.used))
+                     version_rules=list(compose.rules.used),
+                     properties=declared_properties(compose.used_systems.values(), properties))
 
 
 def matches_text(item: ExpansionItem, text: str) -> bool:

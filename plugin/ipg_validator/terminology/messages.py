@@ -227,3 +227,18 @@ def too_costly(url: str | None, limit: int) -> Issue:
 def fragment_expansion(cs: CodeSystemIndex) -> Issue:
     text = f"The code system '{cs.url}' version '{cs.version}' is a fragment: this expansion lists only the codes it holds"
     return Issue(INFORMATION, "informational", "process-note", text, (), "CODESYSTEM_FRAGMENT")
+
+
+CONCEPT_PROPERTIES = "http://hl7.org/fhir/concept-properties"
+DEFINITION_PROPERTY_URI = f"{CONCEPT_PROPERTIES}#definition"
+STATUS_PROPERTY_URI = f"{CONCEPT_PROPERTIES}#status"
+# R4 has no ValueSet.expansion.contains.property: the R5 element as its cross-version extension
+R5_CONTAINS_PROPERTY = "http://hl7.org/fhir/5.0/StructureDefinition/extension-ValueSet.expansion.contains.property"
+
+
+VALUESET_SUPPLEMENT = "http://hl7.org/fhir/StructureDefinition/valueset-supplement"
+SUPPLEMENT_MISSING = "VALUESET_SUPPLEMENT_MISSING"
+
+
+def supplement_missing(canonical: str) -> Issue:
+    return Issue(ERROR, "not-found", "not-found", f"Required supplement not found: {canonical}", (), SUPPLEMENT_MISSING)

@@ -94,11 +94,21 @@ class ExpansionItem:
     designations: tuple[Any, ...] = ()
     properties: tuple[tuple[str, Any], ...] = ()
     extensions: tuple[Any, ...] = ()  # the include concept's deprecation marks, echoed on `contains`
+    definition: str | None = None  # the concept's definition (answered for includeDefinition or property=definition)
     contains: tuple["ExpansionItem", ...] = ()  # the items nested under this one (hierarchical expansions)
     # how the include that gave the item walks its code system: "all" (every code), "filter" (filtered),
     # "" (listed codes or an imported value set: never nested)
     walk: str = ""
     show_version: bool = False  # the expansion mixes releases of this system: `contains` names the version
+
+
+@dataclass(frozen=True, slots=True)
+class PropertyDef:
+    """A concept property as its code system declares it: code, URI and FHIR type (`code`, `string`, ...)."""
+
+    code: str
+    uri: str | None
+    type: str
 
 
 @dataclass
@@ -114,6 +124,7 @@ class Expansion:
     issues: list[Issue] = field(default_factory=list)
     statuses: list[tuple[str, str]] = field(default_factory=list)  # (deprecated/withdrawn/..., "url|version") used
     version_rules: list[tuple[str, str]] = field(default_factory=list)  # (parameter, "url|version") that chose a version
+    properties: list[PropertyDef] = field(default_factory=list)  # the requested properties the code systems define
 
 
 @dataclass
