@@ -8,7 +8,9 @@ from typing import Any
 
 from . import messages
 from .compose import Compose
+from .designations import DesignationOptions, localise
 from .hierarchy import nest
+from .languages import echo_form
 from .results import Expansion, ExpansionItem
 from .sources import SourceChain
 from .status import statuses, value_set_chain
@@ -28,15 +30,19 @@ def expand(
     max_items: int = DEFAULT_MAX_ITEMS,
     nested: bool = False,
     rules: VersionRules | None = None,
+    designations: DesignationOptions = DesignationOptions(),
 ) -> Expansion:
     """Expand `vs`; raises ComposeError when it cannot be evaluated or exceeds `max_items`.
 
     `nested` (a request that neither excludes nesting nor pages) places each code under its
     parent in the code system when both are in the expansion; the total still counts every code.
     A paged request, or one whose codes do not fit in one page, is answered flat.
+    `designations`: the display languages and designations asked for (see `designations.localise`).
     """
     compose = Compose(sources, rules=rules or VersionRules(), max_items=max_items)
     items = compose.expand(vs)
+    languages = {(cs.url, cs.version): cs.resource.get("language") for cs in compose.used_systems.values()}
+    items = localise(items, languages, designations)
     if active_only:
         items = [i for i in items if not i.inactive]
     if text:
@@ -54,7 +60,8 @@ def expand(
                      used_value_sets=list(compose.used_value_sets),
                      fragments=[key for key, cs in compose.used_systems.items() if cs.is_fragment],
                      statuses=[(status, ref) for status, _, ref in statuses(resources, vs)],
-                     version_rules=list(compose.rules.used))
+                     version_rules=list(compose.rules.used),
+                     display_language=echo_form(designations.languages) if designations.languages else None)
 
 
 def matches_text(item: ExpansionItem, text: str) -> bool:

@@ -227,3 +227,13 @@ def too_costly(url: str | None, limit: int) -> Issue:
 def fragment_expansion(cs: CodeSystemIndex) -> Issue:
     text = f"The code system '{cs.url}' version '{cs.version}' is a fragment: this expansion lists only the codes it holds"
     return Issue(INFORMATION, "informational", "process-note", text, (), "CODESYSTEM_FRAGMENT")
+
+
+def invalid_display_language(value: str) -> Issue:
+    """A displayLanguage parameter that is not a list of language tags (a malformed request: no expression)."""
+    return Issue(ERROR, "processing", "invalid-display", f"Invalid displayLanguage: '{value}'", (), "INVALID_DISPLAY_NAME")
+
+
+LANGUAGE_SYSTEM = "urn:ietf:bcp:47"  # a `designation` parameter `urn:ietf:bcp:47|de` asks for designations in German
+PREFERRED_FOR_LANGUAGE = {"system": "http://terminology.hl7.org/CodeSystem/hl7TermMaintInfra",
+                          "code": "preferredForLanguage", "display": "Preferred For Language"}

@@ -114,6 +114,7 @@ class Expansion:
     issues: list[Issue] = field(default_factory=list)
     statuses: list[tuple[str, str]] = field(default_factory=list)  # (deprecated/withdrawn/..., "url|version") used
     version_rules: list[tuple[str, str]] = field(default_factory=list)  # (parameter, "url|version") that chose a version
+    display_language: str | None = None  # the display languages that applied, as echoed (displayLanguage)
 
 
 @dataclass
