@@ -205,3 +205,18 @@ def test_http_terminology_capabilities_claims_language_parameters(client: TestCl
     caps = client.get("/fhir/metadata", params={"mode": "terminology"}).json()
     names = [p["name"] for p in caps["expansion"]["parameter"]]
     assert {"displayLanguage", "includeDesignations", "designation"} <= set(names) and names == sorted(names)
+
+
+def test_a_preferred_for_language_designation_wins_over_others_in_that_language() -> None:
+    cs = {**ORGANS, "concept": [{"code": "liver", "display": "Liver", "designation": [
+        {"language": "fr", "use": {"system": "http://example.org/uses", "code": "lay"}, "value": "Le foie"},
+        {"language": "fr", "value": "Foie hépatique"},
+        {"language": "fr", "use": PREFERRED_FOR_LANGUAGE, "value": "Foie"}]}]}
+    sources = SourceChain([RequestResources([cs, ORGANS_VS])])
+    assert expand(sources, ORGANS_VS, designations=DesignationOptions("fr")).items[0].display == "Foie"
+
+
+def test_a_code_system_in_no_known_language_keeps_its_display_when_others_are_refused() -> None:
+    vs = {"resourceType": "ValueSet", "url": "http://example.org/ValueSet/plain", "compose": {"include": [{"system": NO_LANGUAGE["url"]}]}}
+    sources = SourceChain([RequestResources([NO_LANGUAGE, vs])])
+    assert expand(sources, vs, designations=DesignationOptions("de,*;q=0")).items[0].display == "Alpha"

@@ -2,10 +2,11 @@
 
 With display languages (`displayLanguage`, Accept-Language, or the value set's own), each item shows
 the first display in a wanted language: the code system's own display when the code system is in that
-language, else a designation in it. A designation that becomes the display leaves the designations and
-the code system's display takes its place, marked `preferredForLanguage` (tx.fhir.org's expansions).
-When no wanted language has a display, the code system's display stays, unless the list refuses every
-other language (`de,*;q=0`): then the item has no display. Designations are answered only when
+language, else a designation in it (preferredForLanguage first, then one of no use). A designation
+that becomes the display leaves the designations, and the code system's display takes its place,
+marked `preferredForLanguage` (tx.fhir.org's expansions). When no wanted language has a display, the
+code system's display stays, unless the list refuses every other language (`de,*;q=0`): then the item
+has no display (a code system in no known language keeps it). Designations are answered only when
 `includeDesignations` is true or `designation` parameters name the languages or uses wanted.
 """
 
@@ -72,7 +73,9 @@ def _by_language(designations: list[Designation]) -> list[Designation]:
 
 
 def _own_language(cs_language: str | None, tags: list[str]) -> bool:
-    return any(matches_language(cs_language, [tag]) for tag in tags)
+    """Whether the code system's display is in a wanted language (one in no known language counts, as in
+    $validate-code)."""
+    return cs_language is None or any(matches_language(cs_language, [tag]) for tag in tags)
 
 
 def _first(item: ExpansionItem, cs_language: str | None, own: list[Designation], tags: list[str]) -> Designation | None:
@@ -81,12 +84,20 @@ def _first(item: ExpansionItem, cs_language: str | None, own: list[Designation],
     for tag in tags:
         if item.display and matches_language(cs_language, [tag]):
             return None
-        plain = [d for d in own if not d.get("use")] + [d for d in own if d.get("use")]
+        plain = sorted(own, key=_rank)
         exact = next((d for d in plain if str(d.get("language") or "").lower() == tag.lower()), None)
         near = exact or next((d for d in plain if matches_language(d.get("language"), [tag])), None)
         if near is not None:
             return near
     return None
+
+
+def _rank(d: Designation) -> int:
+    """Which designation shows first in its language: preferredForLanguage, then one of no use, then the rest."""
+    use = d.get("use")
+    if isinstance(use, Mapping) and use.get("code") == PREFERRED_FOR_LANGUAGE["code"] and use.get("system") == PREFERRED_FOR_LANGUAGE["system"]:
+        return 0
+    return 1 if not use else 2
 
 
 def _plain(d: Designation) -> dict[str, Any]:
