@@ -39,7 +39,8 @@ def test_system_with_pipe_and_a_version_not_held(index: ContentIndex) -> None:
 
 def test_explicit_system_version_wins_over_the_pipe(index: ContentIndex) -> None:
     found = answer(index, "ValueSet", url=PROCEDURES, system=f"{OPCS4}|4.11", systemVersion="4.2", code="J12.3")
-    assert found["result"] is False and found["version"] == "4.2"
+    assert found["result"] is False and "version '4.2' could not be found" in found["message"]
+    assert found["x-caused-by-unknown-system"] == f"{OPCS4}|4.2"
 
 
 MULTILINGUAL = {
