@@ -36,40 +36,32 @@ class Preference:
 LANGUAGE_TAG = re.compile(r"[A-Za-z]{1,8}(-[A-Za-z0-9]{1,8})*|\*")
 
 
-def preferences(value: str | None) -> list[Preference]:
-    """The entries of a language list (`de,en;q=0.5,*;q=0`), most wanted first; unreadable weights count as 1."""
+def _entries(value: str) -> list[tuple[str, float | None]]:
+    """(tag, weight) for each entry of a language list; the weight is None when a parameter is not a q-value
+    between 0 and 1."""
     out = []
-    for part in (value or "").split(","):
+    for part in value.split(","):
         tag, *params = [p.strip() for p in part.split(";")]
-        if not tag:
-            continue
-        q = 1.0
+        q: float | None = 1.0
         for param in params:
             key, _, number = param.partition("=")
-            if key.strip().lower() == "q":
-                try:
-                    q = float(number)
-                except ValueError:
-                    pass
-        out.append(Preference(tag, q))
-    return sorted(out, key=lambda p: -p.q)
+            try:
+                q = float(number) if key.strip().lower() == "q" and 0 <= float(number) <= 1 else None
+            except ValueError:
+                q = None
+        out.append((tag, q))
+    return out
+
+
+def preferences(value: str | None) -> list[Preference]:
+    """The entries of a language list (`de,en;q=0.5,*;q=0`), most wanted first; unreadable weights count as 1."""
+    found = [Preference(tag, 1.0 if q is None else q) for tag, q in _entries(value or "") if tag]
+    return sorted(found, key=lambda p: -p.q)
 
 
 def is_valid_list(value: str) -> bool:
     """Whether `value` is a list of BCP 47 tags (or `*`) with optional q-values between 0 and 1."""
-    parts = value.split(",")
-    for part in parts:
-        tag, *params = [p.strip() for p in part.split(";")]
-        if not LANGUAGE_TAG.fullmatch(tag):
-            return False
-        for param in params:
-            key, _, number = param.partition("=")
-            try:
-                if key.strip().lower() != "q" or not 0 <= float(number) <= 1:
-                    return False
-            except ValueError:
-                return False
-    return bool(parts)
+    return all(LANGUAGE_TAG.fullmatch(tag) and q is not None for tag, q in _entries(value))
 
 
 def echo_form(value: str) -> str:
