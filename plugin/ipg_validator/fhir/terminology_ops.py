@@ -72,6 +72,12 @@ def display_language(params: Params) -> str | None:
     return asked or params.text(ACCEPT_LANGUAGE)
 
 
+def designation_options(params: Params, vs: Resource) -> DesignationOptions:
+    """The display languages (the request's, else the value set's own), includeDesignations and `designation`s of $expand."""
+    wanted = tuple(d for d in params.all("designation") if isinstance(d, str))
+    return DesignationOptions(display_language(params) or value_set_language(vs), params.flag("includeDesignations"), wanted)
+
+
 def version_rules(params: Params) -> VersionRules:
     """The request's system-version, check-system-version, force-system-version and default-valueset-version."""
     names = (FORCE, DEFAULT, CHECK, VALUESET_DEFAULT)
@@ -113,8 +119,7 @@ def expand_op(index: ContentIndex, params: Params, *, instance: str | None = Non
             active_only=params.flag("activeOnly"), max_items=limits.max_expansion,
             nested=not params.flag("excludeNested") and params.get("offset") is None and params.get("count") is None,
             rules=version_rules(params),
-            designations=DesignationOptions(display_language(params) or value_set_language(vs), params.flag("includeDesignations"),
-                                            tuple(str(d) for d in params.all("designation") if isinstance(d, str))),
+            designations=designation_options(params, vs),
         )
     except (ComposeError, VersionConflict) as exc:
         raise FhirError(_status_for(exc.issue.code), [exc.issue]) from None
