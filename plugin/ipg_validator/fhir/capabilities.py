@@ -35,6 +35,9 @@ EXPANSION_PARAMS = {
     "offset": "Paging: the first concept to return",
     "count": "Paging: how many concepts to return",
     "activeOnly": "Leave out inactive concepts",
+    "displayLanguage": "Language list (as Accept-Language; also read from the header or the value set): each code shows its display in the first language that has one",
+    "includeDesignations": "Each code carries its designations (a display replaced by a translation is kept as a preferredForLanguage designation)",
+    "designation": "urn:ietf:bcp:47|<language> or system|code of a use: only the matching designations (implies includeDesignations)",
     "excludeNested": "Answer flat: without it, an unpaged expansion nests each code under its parent",
     "tx-resource": "CodeSystems and ValueSets used for this request only (bounded in number and size)",
     "system-version": "url|version (wildcards allowed): the release of a code system to use when none is named",
@@ -143,7 +146,7 @@ def terminology_capabilities(index: ContentIndex, base_url: str | None = None) -
         "expansion": {
             "hierarchical": False,
             "paging": True,
-            "parameter": [{"name": name, "documentation": doc} for name, doc in EXPANSION_PARAMS.items()],
+            "parameter": [{"name": name, "documentation": doc} for name, doc in sorted(EXPANSION_PARAMS.items())],
             "textFilter": EXPANSION_PARAMS["filter"],
         },
         "validateCode": {"translations": False},

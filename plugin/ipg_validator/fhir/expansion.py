@@ -20,8 +20,9 @@ from .parameters import Params
 
 EXPANSION_MESSAGE = "http://hl7.org/fhir/StructureDefinition/valueset-expansion-message"
 # `property` is answered by the declarations in expansion.property, not echoed (tx.fhir.org)
-ECHOED = ("filter", "offset", "count", "activeOnly", "displayLanguage", "includeDesignations", "includeDefinition",
-          "excludeNested")
+ECHOED = ("filter", "offset", "count", "activeOnly", "includeDesignations", "includeDefinition",
+          "excludeNested", "designation")
+ECHO_TYPES = {"designation": "valueString"}  # echoed with this type whatever the value looks like
 UNCLOSED = "http://hl7.org/fhir/StructureDefinition/valueset-unclosed"
 UNCLOSED_REASON = "http://hl7.org/fhir/StructureDefinition/valueset-unclosed-reason"
 DROPPED = ("compose", "text", "expansion", "meta", "description")
@@ -29,7 +30,9 @@ DROPPED = ("compose", "text", "expansion", "meta", "description")
 
 def expansion_resource(vs: Mapping[str, Any], exp: Expansion, params: Params, supplements: Sequence[str] = ()) -> dict[str, Any]:
     """`vs` (without its compose) with the expansion `exp` of the request `params` (and the supplements applied)."""
-    echoed = [{"name": name, **echo_value(value)} for name, value in params.items if name in ECHOED]
+    echoed = [{"name": name, **echo_value(value, ECHO_TYPES.get(name))} for name, value in params.items if name in ECHOED]
+    if exp.display_language:  # from displayLanguage, else Accept-Language, else the value set's own
+        echoed.append({"name": "displayLanguage", "valueCode": exp.display_language})
     echoed += [{"name": name, "valueUri": canonical} for name, canonical in exp.version_rules]  # the rules that applied
     echoed += [{"name": "used-codesystem", "valueUri": used} for used in exp.used_code_systems]
     echoed += [{"name": "used-supplement", "valueUri": used} for used in supplements]
@@ -62,8 +65,10 @@ def expansion_resource(vs: Mapping[str, Any], exp: Expansion, params: Params, su
     return out
 
 
-def echo_value(value: Any) -> dict[str, Any]:
-    """A request parameter's value as echoed in `expansion.parameter`, keeping its FHIR type."""
+def echo_value(value: Any, kind: str | None = None) -> dict[str, Any]:
+    """A request parameter's value as echoed in `expansion.parameter`, keeping its FHIR type (`kind` when given)."""
+    if kind:
+        return {kind: str(value)}
     if isinstance(value, bool):
         return {"valueBoolean": value}
     if isinstance(value, int):
@@ -111,6 +116,8 @@ def contains_item(item: ExpansionItem, wanted: list[PropertyDef] | None = None, 
     out["code"] = item.code
     if item.display:
         out["display"] = item.display
+    if item.designations:
+        out["designation"] = list(item.designations)
     props = [{"code": d.code, value_key(d.type): value} for d, value in property_values(item, wanted)]
     status = _status(item)
     if status:

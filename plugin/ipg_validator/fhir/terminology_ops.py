@@ -12,7 +12,9 @@ from typing import Any
 from ..content.index import ContentIndex
 from ..content.paths import fhir_core_resources
 from ..terminology.compose import ComposeError, check_filters
+from ..terminology.designations import DesignationOptions
 from ..terminology.expand import expand
+from ..terminology.languages import is_valid_list, value_set_language
 from ..terminology.lookup import lookup
 from ..terminology import messages
 from ..terminology.results import Coding, Issue
@@ -63,6 +65,20 @@ def _fhir_core() -> RequestResources:
     return RequestResources(fhir_core_resources())
 
 
+def display_language(params: Params) -> str | None:
+    """`displayLanguage` (a 400 when it is not a language list), else the Accept-Language header."""
+    asked = params.text("displayLanguage")
+    if asked is not None and not is_valid_list(asked):
+        raise FhirError(400, [messages.invalid_display_language(asked)])
+    return asked or params.text(ACCEPT_LANGUAGE)
+
+
+def designation_options(params: Params, vs: Resource) -> DesignationOptions:
+    """The display languages (the request's, else the value set's own), includeDesignations and `designation`s of $expand."""
+    wanted = tuple(d for d in params.all("designation") if isinstance(d, str))
+    return DesignationOptions(display_language(params) or value_set_language(vs), params.flag("includeDesignations"), wanted)
+
+
 def version_rules(params: Params) -> VersionRules:
     """The request's system-version, check-system-version, force-system-version and default-valueset-version."""
     names = (FORCE, DEFAULT, CHECK, VALUESET_DEFAULT)
@@ -82,7 +98,7 @@ def validate_code_op(index: ContentIndex, params: Params, *, resource_type: str,
         membership_only=params.flag("valueset-membership-only"),
         active_only=params.flag("activeOnly"),
         infer_system=params.flag("inferSystem"),
-        display_language=params.text("displayLanguage") or params.text(ACCEPT_LANGUAGE),
+        display_language=display_language(params),
     )
     try:
         result = validate_code(sources, codings, value_set=value_set, options=options, codeable_concept=cc is not None,
@@ -107,6 +123,7 @@ def expand_op(index: ContentIndex, params: Params, *, instance: str | None = Non
             nested=not params.flag("excludeNested") and params.get("offset") is None and params.get("count") is None,
             rules=version_rules(params),
             properties=[str(p) for p in params.all("property") if isinstance(p, str)],
+            designations=designation_options(params, vs),
         )
     except (ComposeError, VersionConflict) as exc:
         raise FhirError(_status_for(exc.issue.code), [exc.issue]) from None

@@ -101,7 +101,7 @@ async def _validate(request: Request, resource_type: str, instance: str | None) 
 
 async def _expand(request: Request, instance: str | None) -> Response:
     limits = limits_of(request)
-    params = await read_params(request, limits)
+    params = with_accept_language(await read_params(request, limits), request.headers.get("accept-language"))
     return await _answer(request, expand_op, index_of(request), params, instance=instance, limits=limits)
 
 

@@ -8,8 +8,10 @@ from typing import Any
 
 from . import messages
 from .compose import Compose
+from .designations import DesignationOptions, localise
 from .hierarchy import nest
 from .properties import declared_properties
+from .languages import echo_form
 from .results import Expansion, ExpansionItem
 from .sources import SourceChain
 from .status import statuses, value_set_chain
@@ -30,6 +32,7 @@ def expand(
     nested: bool = False,
     rules: VersionRules | None = None,
     properties: Sequence[str] = (),
+    designations: DesignationOptions = DesignationOptions(),
 ) -> Expansion:
     """Expand `vs`; raises ComposeError when it cannot be evaluated or exceeds `max_items`.
 
@@ -37,9 +40,12 @@ def expand(
     parent in the code system when both are in the expansion; the total still counts every code.
     A paged request, or one whose codes do not fit in one page, is answered flat.
     `properties` (the `property` parameter) names the concept properties the answer declares and carries.
+    `designations`: the display languages and designations asked for (see `designations.localise`).
     """
     compose = Compose(sources, rules=rules or VersionRules(), max_items=max_items)
     items = compose.expand(vs)
+    languages = {(cs.url, cs.version): cs.resource.get("language") for cs in compose.used_systems.values()}
+    items = localise(items, languages, designations)
     if active_only:
         items = [i for i in items if not i.inactive]
     if text:
@@ -58,7 +64,8 @@ def expand(
                      fragments=[key for key, cs in compose.used_systems.items() if cs.is_fragment],
                      statuses=[(status, ref) for status, _, ref in statuses(resources, vs)],
                      version_rules=list(compose.rules.used),
-                     properties=declared_properties(compose.used_systems.values(), properties))
+                     properties=declared_properties(compose.used_systems.values(), properties),
+                     display_language=echo_form(designations.languages) if designations.languages else None)
 
 
 def matches_text(item: ExpansionItem, text: str) -> bool:

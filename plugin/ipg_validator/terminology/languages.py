@@ -8,6 +8,7 @@ every display of the concept is valid and messages say `'--'`.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -24,14 +25,61 @@ class Display:
     language: str | None
 
 
+@dataclass(frozen=True)
+class Preference:
+    """One entry of a displayLanguage / Accept-Language list: a language tag (or `*`) and its weight."""
+
+    tag: str
+    q: float = 1.0
+
+
+LANGUAGE_TAG = re.compile(r"[A-Za-z]{1,8}(-[A-Za-z0-9]{1,8})*|\*")
+
+
+def _entries(value: str) -> list[tuple[str, float | None]]:
+    """(tag, weight) for each entry of a language list; the weight is None when a parameter is not a q-value
+    between 0 and 1."""
+    out = []
+    for part in value.split(","):
+        tag, *params = [p.strip() for p in part.split(";")]
+        q: float | None = 1.0
+        for param in params:
+            key, _, number = param.partition("=")
+            try:
+                q = float(number) if key.strip().lower() == "q" and 0 <= float(number) <= 1 else None
+            except ValueError:
+                q = None
+        out.append((tag, q))
+    return out
+
+
+def preferences(value: str | None) -> list[Preference]:
+    """The entries of a language list (`de,en;q=0.5,*;q=0`), most wanted first; unreadable weights count as 1."""
+    found = [Preference(tag, 1.0 if q is None else q) for tag, q in _entries(value or "") if tag]
+    return sorted(found, key=lambda p: -p.q)
+
+
+def is_valid_list(value: str) -> bool:
+    """Whether `value` is a list of BCP 47 tags (or `*`) with optional q-values between 0 and 1."""
+    return all(LANGUAGE_TAG.fullmatch(tag) and q is not None for tag, q in _entries(value))
+
+
+def echo_form(value: str) -> str:
+    """A language list as expansions echo it: as given, or with `, ` and `; ` spacing when it has q-values."""
+    parts = [[p.strip() for p in part.split(";")] for part in value.split(",")]
+    if all(len(p) == 1 for p in parts):
+        return value
+    return ", ".join("; ".join(p) for p in parts)
+
+
+def excludes_others(value: str | None) -> bool:
+    """Whether the list refuses every language it does not name (`*;q=0`): no fallback display."""
+    return any(p.tag == "*" and p.q <= 0 for p in preferences(value))
+
+
 def requested(header: str | None) -> list[str]:
-    """The language tags of a displayLanguage / Accept-Language value, in order, without q-values."""
-    tags = []
-    for part in (header or "").split(","):
-        tag = part.split(";")[0].strip()
-        if tag and tag != "*":
-            tags.append(tag)
-    return tags
+    """The language tags of a displayLanguage / Accept-Language value, most wanted first, without `*` or q=0."""
+    return [p.tag for p in preferences(header) if p.tag != "*" and p.q > 0]
 
 
 EXPANSION_PARAMETER = "http://hl7.org/fhir/StructureDefinition/valueset-expansion-parameter"
@@ -67,7 +115,8 @@ def displays(cs: CodeSystemIndex, concept: Concept) -> list[Display]:
     return out
 
 
-def _matches(language: str | None, tags: Sequence[str]) -> bool:
+def matches_language(language: str | None, tags: Sequence[str]) -> bool:
+    """Whether `language` is one of `tags`, or a regional form of one (`de-CH` for `de`), or the reverse."""
     if language is None:
         return False
     lang = language.lower()
@@ -78,7 +127,7 @@ def preferred(cs: CodeSystemIndex, concept: Concept, tags: Sequence[str]) -> str
     """The display to answer with: the first in a requested language, else the concept's own."""
     for tag in tags:
         for d in displays(cs, concept):
-            if _matches(d.language, [tag]):
+            if matches_language(d.language, [tag]):
                 return d.value
     return concept.display
 
@@ -105,7 +154,8 @@ def check_display(cs: CodeSystemIndex, concept: Concept, given: str, header: str
         given = " ".join(given.split())
     tags = requested(header)
     every = displays(cs, concept)
-    valid = [d for d in every if _matches(d.language, tags)] if tags else every
+    # a display in no known language (neither concept nor code system says) is valid for any language
+    valid = [d for d in every if d.language is None or matches_language(d.language, tags)] if tags else every
     coded = f"{cs.url}#{concept.code}"
     label = _label(header)
     if any(_same(" ".join(d.value.split()) if spacing_ok else d.value, given) for d in valid):
@@ -131,4 +181,5 @@ def _same(a: str, b: str) -> bool:
     return a.casefold() == b.casefold()
 
 
-__all__ = ["Display", "check_display", "displays", "preferred", "requested", "value_set_language"]
+__all__ = ["Display", "Preference", "check_display", "displays", "echo_form", "excludes_others", "is_valid_list",
+           "matches_language", "preferred", "preferences", "requested", "value_set_language"]

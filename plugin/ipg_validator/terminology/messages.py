@@ -242,3 +242,13 @@ SUPPLEMENT_MISSING = "VALUESET_SUPPLEMENT_MISSING"
 
 def supplement_missing(canonical: str) -> Issue:
     return Issue(ERROR, "not-found", "not-found", f"Required supplement not found: {canonical}", (), SUPPLEMENT_MISSING)
+
+
+def invalid_display_language(value: str) -> Issue:
+    """A displayLanguage parameter that is not a list of language tags (a malformed request: no expression)."""
+    return Issue(ERROR, "processing", "invalid-display", f"Invalid displayLanguage: '{value}'", (), "INVALID_DISPLAY_NAME")
+
+
+LANGUAGE_SYSTEM = "urn:ietf:bcp:47"  # a `designation` parameter `urn:ietf:bcp:47|de` asks for designations in German
+PREFERRED_FOR_LANGUAGE = {"system": "http://terminology.hl7.org/CodeSystem/hl7TermMaintInfra",
+                          "code": "preferredForLanguage", "display": "Preferred For Language"}

@@ -125,6 +125,7 @@ class Expansion:
     statuses: list[tuple[str, str]] = field(default_factory=list)  # (deprecated/withdrawn/..., "url|version") used
     version_rules: list[tuple[str, str]] = field(default_factory=list)  # (parameter, "url|version") that chose a version
     properties: list[PropertyDef] = field(default_factory=list)  # the requested properties the code systems define
+    display_language: str | None = None  # the display languages that applied, as echoed (displayLanguage)
 
 
 @dataclass
