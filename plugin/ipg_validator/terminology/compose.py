@@ -119,6 +119,8 @@ class Compose:
         wanted = self.rules.resolve(system, inc.get("version"))
         if version and (wanted is None or version_matches(wanted, version)):
             wanted = version  # the release the validation chose fits the include
+        elif version and self.sources.code_system(system, wanted) not in (None, self.sources.code_system(system, version)):
+            return Membership.OUT  # the include takes in another existing release than the one validated
         cs = self._code_system(system, wanted, wanted if wanted != version else None)
         listed = inc.get("concept")
         if listed is not None:

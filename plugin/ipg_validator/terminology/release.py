@@ -14,7 +14,8 @@ from typing import Any
 from . import messages
 from .codesystem import CodeSystemIndex
 from .compose import Compose
-from .results import Coding, Issue
+from .languages import check_display
+from .results import ERROR, Coding, Issue
 from .sources import SourceChain
 from .status import value_set_chain
 from .versions import VersionRules, more_detailed, newest, version_matches
@@ -36,8 +37,9 @@ class Release:
 def include_for(sources: SourceChain, rules: VersionRules, vs: Resource, system: str, coding: Coding) -> Resource | None:
     """The include of `vs` (or of a value set it imports) that decides the release of `system`.
 
-    When includes name several releases, the one in the coding's version that holds the code wins,
-    else the newest release that holds it (a code in two releases is read in the newer)."""
+    When includes name several releases, the one in the coding's version wins (holding the code or
+    not), else the newest release that holds the code with the coding's display, else the newest
+    release that holds it (a code in two releases is read in the newer)."""
     found = [inc for current in value_set_chain(sources, vs)
              for inc in (current.get("compose") or {}).get("include") or () if inc.get("system") == system]
     if len({inc.get("version") for inc in found}) < 2:
@@ -48,9 +50,22 @@ def include_for(sources: SourceChain, rules: VersionRules, vs: Resource, system:
         cs = sources.code_system(system, rules.resolve(system, inc.get("version")))
         if cs is not None and compose.holds(inc, system, coding.code or "", cs.version):
             holding.append((inc, cs))
-    chosen = [pair for pair in holding if pair[1].version == coding.version] or holding
+    if coding.version:
+        named = [inc for inc in found if (cs := sources.code_system(system, rules.resolve(system, inc.get("version"))))
+                 and cs.version == coding.version]
+        if named:
+            return named[0]
+    chosen = [pair for pair in holding if _shows(pair[1], coding)] or holding
     best = newest(chosen, lambda pair: pair[1].version)
     return best[0] if best else found[0]
+
+
+def _shows(cs: CodeSystemIndex, coding: Coding) -> bool:
+    """Whether release `cs` holds the coding's code with the coding's display (no display: any)."""
+    concept = cs.get(coding.code or "")
+    if concept is None or not coding.display:
+        return concept is not None
+    return check_display(cs, concept, coding.display, None, ERROR, "") is None
 
 
 def choose_release(sources: SourceChain, rules: VersionRules, system: str, coding: Coding,
