@@ -13,6 +13,7 @@ from typing import Any
 
 from ..terminology import messages
 from ..terminology.hierarchy import flatten
+from ..terminology.multirelease import VERSIONS_MATCH
 from ..terminology.properties import DEFINITION, property_values, value_key
 from ..terminology.results import Expansion, ExpansionItem, PropertyDef
 from ..terminology.status import STANDARDS_STATUS
@@ -39,6 +40,8 @@ def expansion_resource(vs: Mapping[str, Any], exp: Expansion, params: Params, su
     echoed += [{"name": "used-fragment", "valueUri": used} for used in exp.fragments]
     echoed += [{"name": "used-valueset", "valueUri": used} for used in exp.used_value_sets]
     echoed += [{"name": f"warning-{status}", "valueUri": ref} for status, ref in exp.statuses]
+    if exp.versions_match:
+        echoed.append({"name": VERSIONS_MATCH, "valueBoolean": True})
     expansion: dict[str, Any] = {
         "identifier": f"urn:uuid:{uuid.uuid4()}",
         "timestamp": datetime.now(timezone.utc).isoformat(timespec="seconds"),

@@ -16,6 +16,7 @@ import orjson
 from . import messages
 from .codesystem import CodeSystemIndex, Concept
 from .filters import FilterError, concept_matches, structural_match
+from .multirelease import merged, mixed_systems, newest_release_first, versions_match, whole_release
 from .results import ExpansionItem, Issue
 from .sources import SourceChain, split_canonical
 from .status import concept_marks
@@ -73,6 +74,7 @@ class Compose:
     _expanded: dict[int, list[ExpansionItem]] = field(default_factory=dict)
     _members: dict[tuple[int, str, str, str | None], Membership] = field(default_factory=dict)
     _work: int = 0
+    versions_matched: bool = False  # versionsMatch applied (set, or an exclude of one release reached another)
 
     # -- membership -------------------------------------------------------------------
 
@@ -89,8 +91,10 @@ class Compose:
             found = _any(self._include_member(inc, system, code, version) for inc in compose.get("include", []))
             if found is Membership.OUT:
                 return found
+            match = versions_match(vs)
             for exc in compose.get("exclude", []):
-                if self._include_member(exc, system, code, version) is Membership.IN:
+                across = match if match is not None else whole_release(exc)  # see multirelease
+                if self._include_member(exc, system, code, None if across else version) is Membership.IN:
                     return Membership.OUT
             if found is Membership.IN and compose.get("inactive") is False:
                 cs = self._code_system(system, version, None)
@@ -155,26 +159,35 @@ class Compose:
     def _expand(self, vs: Resource) -> list[ExpansionItem]:
         with self._entering(vs):
             compose = vs.get("compose") or {}
-            items: dict[tuple[str, str | None, str], ExpansionItem] = {}  # a code per release when releases are mixed
+            items: dict[tuple[str, str | None, str], ExpansionItem] = {}  # a code per release (merged: per code)
+            match = versions_match(vs)
             includes = _distinct(compose.get("include", []))
-            pinned = [inc.get("system") for inc in includes if inc.get("system") and inc.get("version")]
-            for inc in includes:
+            for inc in includes if match else newest_release_first(includes):
                 found = self._include_items(inc)
-                if pinned.count(inc.get("system")) > 1:  # releases mixed in one expansion: say which each code is from
-                    found = [replace(i, show_version=True) for i in found]
                 self._work += len(found)
                 if self._work > WORK_FACTOR * self.max_items:  # codes handled, kept or not
                     raise ComposeError(messages.too_costly(vs.get("url"), self.max_items))
                 for item in found:
-                    items.setdefault((item.system, item.version if item.show_version else None, item.code), item)
+                    key = (item.system, None if match else item.version, item.code)
+                    items[key] = merged(items[key], item) if match and key in items else items.get(key, item)
                     if len(items) > self.max_items:
                         raise ComposeError(messages.too_costly(vs.get("url"), self.max_items))
             for exc in compose.get("exclude", []):
-                gone = {(item.system, item.code) for item in self._include_items(exc)}
-                items = {key: item for key, item in items.items() if (key[0], key[2]) not in gone}
+                across = match if match is not None else whole_release(exc)
+                out = self._include_items(exc)
+                gone = {(i.system, None if across else i.version, i.code) for i in out}
+                kept = {k: i for k, i in items.items() if (i.system, None if across else i.version, i.code) not in gone}
+                if match is None and {i.version for k, i in items.items() if k not in kept} - {i.version for i in out}:
+                    self.versions_matched = True  # an exclude of one release took codes out of another
+                items = kept
+            self.versions_matched = self.versions_matched or bool(match)
+            pinned = [(inc["system"], inc["version"]) for inc in compose.get("include", []) if inc.get("system") and inc.get("version")]
+            mixed = mixed_systems([(cs.url, cs.version) for cs in self.used_systems.values()]) | mixed_systems(pinned)
+            # releases mixed in one expansion: say which each code is from
+            found = [replace(i, show_version=True) if i.system in mixed else i for i in items.values()]
             if compose.get("inactive") is False:
-                return [i for i in items.values() if not i.inactive]
-            return list(items.values())
+                return [i for i in found if not i.inactive]
+            return found
 
     def _include_items(self, inc: Resource) -> list[ExpansionItem]:
         imported = [self.expand(self.value_set(ref, expanding=True)) for ref in inc.get("valueSet", [])]

@@ -65,7 +65,8 @@ def expand(
                      statuses=[(status, ref) for status, _, ref in statuses(resources, vs)],
                      version_rules=list(compose.rules.used),
                      properties=declared_properties(compose.used_systems.values(), properties),
-                     display_language=echo_form(designations.languages) if designations.languages else None)
+                     display_language=echo_form(designations.languages) if designations.languages else None,
+                     versions_match=compose.versions_matched)
 
 
 def matches_text(item: ExpansionItem, text: str) -> bool:

@@ -90,17 +90,25 @@ def value_set_language(vs: Mapping[str, Any] | None) -> str | None:
     else its own `language`; used when the request names none."""
     if not vs:
         return None
+    found = expansion_parameter(vs, "displayLanguage")
+    if isinstance(found, str) and found:
+        return found
+    language = vs.get("language")
+    return language if isinstance(language, str) and language else None
+
+
+def expansion_parameter(vs: Mapping[str, Any], name: str) -> Any:
+    """The value of the value set's compose `valueset-expansion-parameter` named `name`, or None."""
     for ext in (vs.get("compose") or {}).get("extension") or ():
         if not isinstance(ext, Mapping) or ext.get("url") != EXPANSION_PARAMETER:
             continue
         parts = {e.get("url"): e for e in ext.get("extension") or () if isinstance(e, Mapping)}
-        if (parts.get("name") or {}).get("valueCode") == "displayLanguage":
+        if (parts.get("name") or {}).get("valueCode") == name:
             value = parts.get("value") or {}
-            found = next((v for k, v in value.items() if k.startswith("value") and isinstance(v, str)), None)
-            if found:
+            found = next((v for k, v in value.items() if k.startswith("value") and v not in (None, "")), None)
+            if found is not None:
                 return found
-    language = vs.get("language")
-    return language if isinstance(language, str) and language else None
+    return None
 
 
 def displays(cs: CodeSystemIndex, concept: Concept) -> list[Display]:

@@ -126,6 +126,7 @@ class Expansion:
     version_rules: list[tuple[str, str]] = field(default_factory=list)  # (parameter, "url|version") that chose a version
     properties: list[PropertyDef] = field(default_factory=list)  # the requested properties the code systems define
     display_language: str | None = None  # the display languages that applied, as echoed (displayLanguage)
+    versions_match: bool = False  # versionsMatch applied to releases of one system (echoed)
 
 
 @dataclass
