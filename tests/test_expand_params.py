@@ -109,7 +109,7 @@ def test_mixed_releases_keep_each_release_code() -> None:
     vs = {**VALUE_SET, "compose": {"include": [{"system": SYSTEM, "version": "1"}, {"system": SYSTEM, "version": "2"}]}}
     exp = expand(SourceChain([RequestResources([CODE_SYSTEM, v1])]), vs)
     circles = [(i.version, i.display) for i in exp.items if i.code == "circle"]
-    assert circles == [("1", "Round"), ("2", "Circle")] and exp.total == 5
+    assert circles == [("2", "Circle"), ("1", "Round")] and exp.total == 5  # the newer release first
     excluded = {**vs, "compose": {**vs["compose"], "exclude": [{"system": SYSTEM, "concept": [{"code": "circle"}]}]}}
     assert [i.code for i in expand(SourceChain([RequestResources([CODE_SYSTEM, v1])]), excluded).items].count("circle") == 0
 

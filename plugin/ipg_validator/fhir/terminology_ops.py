@@ -20,7 +20,7 @@ from ..terminology import messages
 from ..terminology.results import Coding, Issue
 from ..terminology.sources import RequestResources, SourceChain, split_canonical
 from ..terminology.supplements import SupplementMissing, required_supplements, with_supplements
-from ..terminology.validate import ValidateOptions, validate_code
+from ..terminology.validate import ValidateOptions, validate_code, vs_label
 from ..terminology.versions import CHECK, DEFAULT, FORCE, VALUESET_DEFAULT, VersionConflict, VersionRules
 from .errors import FhirError
 from .jsonio import dump_json
@@ -127,6 +127,8 @@ def expand_op(index: ContentIndex, params: Params, *, instance: str | None = Non
         )
     except (ComposeError, VersionConflict) as exc:
         raise FhirError(_status_for(exc.issue.code), [exc.issue]) from None
+    if params.get("count") is None and exp.total > limits.default_expansion_count:  # all codes asked for: too many
+        raise FhirError(422, [messages.too_costly(vs_label(vs), limits.default_expansion_count)])
     return expansion_resource(vs, exp, params, supplements)
 
 

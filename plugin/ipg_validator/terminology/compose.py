@@ -16,7 +16,7 @@ import orjson
 from . import messages
 from .codesystem import CodeSystemIndex, Concept
 from .filters import FilterError, concept_matches, structural_match
-from .multirelease import merged, mixed_systems, newest_release_first, versions_match, whole_release
+from .multirelease import excludes_every_release, merged, mixed_systems, newest_release_first, versions_match
 from .results import ExpansionItem, Issue
 from .sources import SourceChain, split_canonical
 from .status import concept_marks
@@ -93,7 +93,7 @@ class Compose:
                 return found
             match = versions_match(vs)
             for exc in compose.get("exclude", []):
-                across = match if match is not None else whole_release(exc)  # see multirelease
+                across = excludes_every_release(exc, match)
                 if self._include_member(exc, system, code, None if across else version) is Membership.IN:
                     return Membership.OUT
             if found is Membership.IN and compose.get("inactive") is False:
@@ -173,7 +173,7 @@ class Compose:
                     if len(items) > self.max_items:
                         raise ComposeError(messages.too_costly(vs.get("url"), self.max_items))
             for exc in compose.get("exclude", []):
-                across = match if match is not None else whole_release(exc)
+                across = excludes_every_release(exc, match)
                 out = self._include_items(exc)
                 gone = {(i.system, None if across else i.version, i.code) for i in out}
                 kept = {k: i for k, i in items.items() if (i.system, None if across else i.version, i.code) not in gone}
@@ -248,6 +248,26 @@ class Compose:
                     except ComposeError:
                         continue
         return found
+
+    def check_imports(self, vs: Resource, _done: set[int] | None = None) -> None:
+        """Raise ComposeError(invalid=True) when the value set's imports (in includes or excludes) form a cycle."""
+        done = set() if _done is None else _done
+        if id(vs) in done:
+            return
+        try:
+            with self._entering(vs):
+                for part in ((vs.get("compose") or {}).get(k) or () for k in ("include", "exclude")):
+                    for ref in (r for inc in part for r in inc.get("valueSet") or ()):
+                        try:
+                            found = self.value_set(ref)
+                        except ComposeError as exc:
+                            if exc.issue.message_id == messages.CIRCULAR_REFERENCE:
+                                raise
+                            continue  # an unknown import is reported where it is used
+                        self.check_imports(found, done)
+        except ComposeError as exc:
+            raise ComposeError(exc.issue, invalid=True) from None
+        done.add(id(vs))
 
     # -- shared -----------------------------------------------------------------------
 

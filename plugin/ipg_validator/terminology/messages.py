@@ -212,8 +212,11 @@ def unknown_value_set(reference: str) -> Issue:
     return Issue(ERROR, "not-found", "not-found", f"A definition for the value Set '{reference}' could not be found", (), "Unable_to_resolve_value_Set_")
 
 
+CIRCULAR_REFERENCE = "VALUESET_CIRCULAR_REFERENCE"
+
+
 def circular_import(chain: list[str]) -> Issue:
-    return Issue(ERROR, "processing", "vs-invalid", "Circular reference in value set imports: " + " -> ".join(chain), (), "VALUESET_CIRCULAR_REFERENCE")
+    return Issue(ERROR, "processing", "vs-invalid", "Circular reference in value set imports: " + " -> ".join(chain), (), CIRCULAR_REFERENCE)
 
 
 def bad_filter(detail: str) -> Issue:

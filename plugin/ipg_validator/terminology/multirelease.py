@@ -4,7 +4,8 @@ A value set may include (and exclude) codes of several releases of a system. Its
 `versionsMatch` expansion parameter says whether a code is the same code in every release:
 true merges the releases (one entry per code) and lets an exclude of one release remove the
 code from every release; false keeps one entry per release and scopes each exclude to its own
-release. Unset, releases stay apart and only an exclude of a whole release reaches the others.
+release. Unset, releases stay apart, and an exclude reaches every release unless it pins one release
+and lists concepts or filters.
 """
 
 from __future__ import annotations
@@ -54,9 +55,12 @@ def merged(kept: ExpansionItem, other: ExpansionItem) -> ExpansionItem:
     return kept if later is kept or later is None else replace(kept, version=later.version)
 
 
-def whole_release(exclude: Resource) -> bool:
-    """Whether an exclude takes out a whole release (no concepts, filters or value sets)."""
-    return bool(exclude.get("system")) and not any(exclude.get(k) for k in ("concept", "filter", "valueSet"))
+def excludes_every_release(exclude: Resource, match: bool | None) -> bool:
+    """Whether an exclude takes its codes out of every release, not only its own: with versionsMatch,
+    and (unset) when it names no release or takes out a whole one (no concepts, filters or value sets)."""
+    if match is not None:
+        return match
+    return not exclude.get("version") or not any(exclude.get(k) for k in ("concept", "filter", "valueSet"))
 
 
 def mixed_systems(releases: Sequence[tuple[str, str | None]]) -> set[str]:

@@ -55,6 +55,7 @@ def validate_code(
     rules = rules or VersionRules()
     if value_set is not None:
         check_filters(value_set)
+        Compose(sources, rules).check_imports(value_set)
         if options.display_language is None and value_set_language(value_set):
             options = replace(options, display_language=value_set_language(value_set))
     results = [_validate_one(sources, c, value_set, options, rules) for c in codings]
