@@ -12,6 +12,8 @@ NOT_SELECTABLE_URI = "http://hl7.org/fhir/concept-properties#notSelectable"
 STATUS = "status"
 INACTIVE = "inactive"
 FRAGMENT_CONTENT = ("fragment", "example", "not-present")
+STANDARDS_STATUS = "http://hl7.org/fhir/StructureDefinition/structuredefinition-standards-status"
+NO_LONGER_CURRENT = ("deprecated", "withdrawn")  # standards statuses of a concept or designation no longer to be used
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,6 +28,7 @@ class Concept:
     properties: tuple[tuple[str, Any], ...] = ()
     designations: tuple[Mapping[str, Any], ...] = ()
     abstract: bool = False  # a notSelectable property (by code, or by the concept-properties URI) is true
+    standards_status: str | None = None  # the concept's structuredefinition-standards-status (deprecated, ...)
 
     def value_of(self, code: str) -> Any:
         """The first value of property `code`, or None."""
@@ -175,6 +178,7 @@ def index_code_system(resource: Mapping[str, Any]) -> CodeSystemIndex:
             ),
             designations=tuple(item.get("designation", [])),
             abstract=any(p.get("code") in abstract_codes and _property_value(p) is True for p in item.get("property", [])),
+            standards_status=standards_status(item),
         )
         for code, item in raw.items()
     }
@@ -186,6 +190,14 @@ def index_code_system(resource: Mapping[str, Any]) -> CodeSystemIndex:
         roots=roots,
         folded=MappingProxyType(folded),
     )
+
+
+def standards_status(element: Mapping[str, Any]) -> str | None:
+    """The structuredefinition-standards-status extension's value on a resource, concept or designation."""
+    for ext in element.get("extension") or ():
+        if isinstance(ext, Mapping) and ext.get("url") == STANDARDS_STATUS:
+            return ext.get("valueCode")
+    return None
 
 
 def _link(parents: dict[str, list[str]], children: dict[str, list[str]], parent: str, child: str) -> None:

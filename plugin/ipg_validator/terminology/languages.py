@@ -13,7 +13,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from .codesystem import CodeSystemIndex, Concept
+from .codesystem import NO_LONGER_CURRENT, CodeSystemIndex, Concept, standards_status
+from .messages import display_no_longer_current
 from .results import INFORMATION, Issue
 
 
@@ -23,6 +24,7 @@ class Display:
 
     value: str
     language: str | None
+    status: str | None = None  # the designation's standards status (deprecated, withdrawn), when it has one
 
 
 @dataclass(frozen=True)
@@ -119,7 +121,7 @@ def displays(cs: CodeSystemIndex, concept: Concept) -> list[Display]:
         if d.get("use") and not d.get("language"):
             continue  # a designation of some other use (e.g. a historical name), in no language: not a display
         if value and not any(x.value == value and x.language == d.get("language") for x in out):
-            out.append(Display(value, d.get("language")))
+            out.append(Display(value, d.get("language"), standards_status(d)))
     return out
 
 
@@ -166,7 +168,11 @@ def check_display(cs: CodeSystemIndex, concept: Concept, given: str, header: str
     valid = [d for d in every if d.language is None or matches_language(d.language, tags)] if tags else every
     coded = f"{cs.url}#{concept.code}"
     label = _label(header)
-    if any(_same(" ".join(d.value.split()) if spacing_ok else d.value, given) for d in valid):
+    hits = [d for d in valid if _same(" ".join(d.value.split()) if spacing_ok else d.value, given)]
+    if hits and all(d.status in NO_LONGER_CURRENT for d in hits):
+        current = [d.value for d in every if d.status not in NO_LONGER_CURRENT]
+        return display_no_longer_current(given, concept.code, current, where)
+    if hits:
         return None
     if tags and not valid:
         default = concept.display or (every[0].value if every else "")

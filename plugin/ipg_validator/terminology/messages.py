@@ -153,6 +153,19 @@ def inactive(code: str, status: str | None, where: str) -> Issue:
     return Issue(WARNING, "business-rule", "code-comment", text, (where,), "INACTIVE_CONCEPT_FOUND")
 
 
+def deprecated_concept(code: str, where: str) -> Issue:
+    text = f"The concept '{code}' is deprecated and its use should be reviewed"
+    return Issue(WARNING, "business-rule", "code-comment", text, (where,), "DEPRECATED_CONCEPT_FOUND")
+
+
+def display_no_longer_current(given: str, code: str, current: Sequence[str], where: str) -> Issue:
+    """The display is only a designation marked deprecated or withdrawn (tx.fhir.org words both `deprecated`)."""
+    choices = ", ".join(f'"{c}"' for c in current)
+    text = (f"'{given}' is no longer considered a correct display for code '{code}' (status = deprecated). "
+            f"The correct display is one of {choices}.")
+    return Issue(WARNING, "invalid", "display-comment", text, (where,), "INACTIVE_DISPLAY_FOUND", in_message=False)
+
+
 def not_in_value_set(system: str, code: str, vs_label: str, where: str, unknown: bool, display: str | None = None,
                      version: str | None = None) -> Issue:
     """The code is not in the value set; `version` and `display` are the coding's own, as received."""

@@ -11,22 +11,14 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
+from .codesystem import STANDARDS_STATUS, standards_status
 from .results import Issue
 from .sources import SourceChain, split_canonical
 
 Resource = Mapping[str, Any]
-STANDARDS_STATUS = "http://hl7.org/fhir/StructureDefinition/structuredefinition-standards-status"
 MESSAGE_IDS = {"deprecated": "MSG_DEPRECATED", "withdrawn": "MSG_WITHDRAWN", "retired": "MSG_RETIRED",
                "experimental": "MSG_EXPERIMENTAL", "draft": "MSG_DRAFT"}
 MAX_DEPTH = 20
-
-
-def standards_status(resource: Resource) -> str | None:
-    """The structuredefinition-standards-status extension's value, if any."""
-    for ext in resource.get("extension") or ():
-        if isinstance(ext, Mapping) and ext.get("url") == STANDARDS_STATUS:
-            return ext.get("valueCode")
-    return None
 
 
 def status_of(resource: Resource, referrer: Resource | None) -> str | None:

@@ -201,7 +201,7 @@ def _validate_one(sources: SourceChain, coding: Coding, vs: Resource | None, opt
         display=preferred(cs, concept, requested(options.display_language)) if concept else None,
         inactive=bool(concept and concept.inactive), normalised_from=received if received != code and not case_only else None,
         normalized_code=code if case_only else None,
-        status=concept.status if concept and concept.inactive and concept.status not in (None, "inactive") else None,
+        status=_status(concept),
         in_value_set=in_vs, value_set_error=vs_error, unknown_systems=release.unknown_systems,
     )
 
@@ -269,7 +269,16 @@ def _concept_issues(cs: CodeSystemIndex, concept: Concept, coding: Coding, optio
             issues.append(wrong)
     if concept.inactive:
         issues.append(messages.inactive(concept.code, concept.status, coding.path or "code"))
+    elif concept.standards_status == "deprecated":
+        issues.append(messages.deprecated_concept(concept.code, coding.path or "code"))
     return issues
+
+
+def _status(concept: Concept | None) -> str | None:
+    """The `status` output: a retired/deprecated status of an inactive concept, or a deprecated standards status."""
+    if concept is not None and concept.inactive and concept.status not in (None, "inactive"):
+        return concept.status
+    return "deprecated" if concept is not None and concept.standards_status == "deprecated" else None
 
 
 def _membership(compose: Compose, vs: Resource, system: str, code: str, coding: Coding,
