@@ -153,6 +153,12 @@ def inactive(code: str, status: str | None, where: str) -> Issue:
     return Issue(WARNING, "business-rule", "code-comment", text, (where,), "INACTIVE_CONCEPT_FOUND")
 
 
+def supplement_as_system(url: str, version: str | None, where: str) -> Issue:
+    label = f"{url}|{version}" if version else url
+    text = f"CodeSystem {label} is a supplement, so can't be used as a value in {where}"
+    return Issue(ERROR, "invalid", "invalid-data", text, (where,), "CODESYSTEM_CS_NO_SUPPLEMENT")
+
+
 def deprecated_concept(code: str, where: str) -> Issue:
     text = f"The concept '{code}' is deprecated and its use should be reviewed"
     return Issue(WARNING, "business-rule", "code-comment", text, (where,), "DEPRECATED_CONCEPT_FOUND")

@@ -148,6 +148,9 @@ def _validate_one(sources: SourceChain, coding: Coding, vs: Resource | None, opt
     if release.cs is None:
         return _missing_release(sources, rules, coding, system, release, issues)
     cs = release.cs
+    if cs.content == "supplement":  # a supplement adds to a code system: it holds no codes of its own
+        issues.append(messages.supplement_as_system(cs.url, cs.version, coding.at("system")))
+        return done(system=system, code=code, unknown_systems=[system])
     fmt = format_for(system)
     received = code
     if fmt is not None:
