@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from ..terminology.results import LookupResult, ValidationResult
@@ -156,9 +156,10 @@ def terminology_outcome(issues: Any) -> dict[str, Any]:
     return operation_outcome(issues)
 
 
-def lookup_parameters(result: LookupResult, wanted: frozenset[str] | None = None) -> dict[str, Any]:
+def lookup_parameters(result: LookupResult, wanted: frozenset[str] | None = None, supplements: Sequence[str] = ()) -> dict[str, Any]:
     """The Parameters answer of $lookup; with `wanted` (the request's `property` codes) only those
-    properties, and designations and the definition only when named (name, display, abstract always)."""
+    properties, and designations and the definition only when named (name, display, abstract always);
+    `supplements`: the supplements used (`used-supplement`)."""
     def shown(code: str) -> bool:
         return wanted is None or code in wanted
 
@@ -173,19 +174,20 @@ def lookup_parameters(result: LookupResult, wanted: frozenset[str] | None = None
         out.append({"name": "definition", "valueString": result.definition})
     out.append({"name": "abstract", "valueBoolean": result.abstract})
     for designation in result.designations if shown("designation") else ():
-        parts = [{"name": k if k != "value" else "value", _value_key(k, v): v} for k, v in designation.items() if k in ("language", "use", "value")]
+        parts = [{"name": k, _value_key(k, designation[k]): designation[k]} for k in ("language", "use", "source", "value") if k in designation]
         out.append({"name": "designation", "part": parts})
     for code, value in (prop for prop in result.properties if shown(prop[0])):
         declared = result.property_types.get(code)
         typed = {f"value{declared[0].upper()}{declared[1:]}": value} if declared else _typed(value)
         out.append({"name": "property", "part": [{"name": "code", "valueCode": code}, {"name": "value", **typed}]})
+    out += [{"name": "used-supplement", "valueCanonical": used} for used in supplements]
     if result.issues:
         out.append({"name": "issues", "resource": operation_outcome(result.issues)})
     return {"resourceType": "Parameters", "parameter": out}
 
 
 def _value_key(name: str, value: Any) -> str:
-    return {"language": "valueCode", "use": "valueCoding"}.get(name, "valueString")
+    return {"language": "valueCode", "use": "valueCoding", "source": "valueCanonical"}.get(name, "valueString")
 
 
 def _typed(value: Any) -> dict[str, Any]:

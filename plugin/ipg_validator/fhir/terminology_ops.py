@@ -19,7 +19,7 @@ from ..terminology.lookup import lookup
 from ..terminology import messages
 from ..terminology.results import Coding, Issue
 from ..terminology.sources import RequestResources, SourceChain, split_canonical
-from ..terminology.supplements import SupplementMissing, required_supplements, with_supplements
+from ..terminology.supplements import SupplementMissing, required_supplements, supplement_designations, with_supplements
 from ..terminology.validate import ValidateOptions, validate_code, vs_label
 from ..terminology.versions import CHECK, DEFAULT, FORCE, VALUESET_DEFAULT, VersionConflict, VersionRules
 from .errors import FhirError
@@ -134,7 +134,7 @@ def expand_op(index: ContentIndex, params: Params, *, instance: str | None = Non
 
 def lookup_op(index: ContentIndex, params: Params, *, limits: Limits = Limits()) -> dict[str, Any]:
     """CodeSystem/$lookup by system and code, or by coding; `property` names what to return."""
-    sources, _ = _supplemented(sources_for(index, params, limits), params)
+    sources, supplements = _supplemented(sources_for(index, params, limits), params)
     coding = params.get("coding")
     system = coding.get("system") if isinstance(coding, dict) else params.text("system")
     code = coding.get("code") if isinstance(coding, dict) else params.text("code")
@@ -148,8 +148,9 @@ def lookup_op(index: ContentIndex, params: Params, *, limits: Limits = Limits())
         known_system = not any(i.is_error for i in result.issues)
         missing = [messages.code_not_found(result.system, result.code, "code")] if known_system else []
         raise FhirError(404, [*missing, *result.issues])
+    result.designations = supplement_designations(sources, supplements, result.code, result.designations)
     wanted = frozenset(str(p) for p in params.all("property") if isinstance(p, str))
-    return lookup_parameters(result, wanted if wanted and "*" not in wanted else None)  # `*`: every property
+    return lookup_parameters(result, wanted if wanted and "*" not in wanted else None, supplements)  # `*`: every property
 
 
 def _supplemented(sources: SourceChain, params: Params, vs: Resource | None = None) -> tuple[SourceChain, list[str]]:

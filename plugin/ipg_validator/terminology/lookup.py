@@ -39,6 +39,10 @@ def lookup(sources: SourceChain, system: str, code: str, version: str | None = N
     result.abstract = concept.not_selectable
     result.inactive = concept.inactive
     result.designations = list(concept.designations)
+    if concept.display:  # the display is a designation too: the preferred one in the code system's language
+        language = cs.resource.get("language")
+        result.designations.append({**({"language": language} if language else {}),
+                                    "use": messages.PREFERRED_FOR_LANGUAGE, "value": concept.display})
     result.properties = [("parent", p) for p in concept.parents]
     result.properties += [("child", c) for c in concept.children]
     result.properties += [(name, value) for name, value in concept.properties]

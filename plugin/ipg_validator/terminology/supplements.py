@@ -82,6 +82,22 @@ def merge(base: dict[str, Any], supplement: CodeSystemIndex) -> dict[str, Any]:
     return base
 
 
+def supplement_designations(sources: SourceChain, used: Sequence[str], code: str,
+                            designations: Sequence[Resource]) -> list[Resource]:
+    """`designations` of `code`, the code system's own first, then each one a supplement added, with its `source`."""
+    added: dict[tuple[Any, Any], str] = {}
+    for canonical in used:
+        url, version = split_canonical(canonical)
+        supplement = sources.code_system(url, version)
+        concept = supplement.get(code) if supplement is not None else None
+        language = supplement.resource.get("language") if supplement is not None else None
+        for d in concept.designations if concept is not None else ():
+            added.setdefault((d.get("language") or language, d.get("value")), canonical)
+    own = [d for d in designations if (d.get("language"), d.get("value")) not in added]
+    return own + [{**d, "source": added[(d.get("language"), d.get("value"))]} for d in designations
+                  if (d.get("language"), d.get("value")) in added]
+
+
 def _copy(cs: CodeSystemIndex | None) -> dict[str, Any] | None:
     return None if cs is None else copy.deepcopy(dict(cs.resource))
 
