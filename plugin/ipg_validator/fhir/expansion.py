@@ -14,7 +14,7 @@ from typing import Any
 from ..terminology import messages
 from ..terminology.hierarchy import flatten
 from ..terminology.multirelease import VERSIONS_MATCH
-from ..terminology.properties import DEFINITION, property_values, value_key
+from ..terminology.properties import DEFINITION, EXTENSION_DEFS, property_values, value_key
 from ..terminology.results import Expansion, ExpansionItem, PropertyDef
 from ..terminology.status import STANDARDS_STATUS
 from .parameters import Params
@@ -92,12 +92,13 @@ def _requested(exp: Expansion) -> list[PropertyDef]:
 
 
 def _declarations(exp: Expansion) -> list[dict[str, Any]]:
-    """expansion.property: definition first, then status when a code has one, then the other requested properties."""
+    """expansion.property: definition first, then the concept-extension ones (weight, label, order), status when
+    a code has one, then the other requested properties."""
     wanted = _requested(exp)
-    out = [d for d in wanted if d.code == DEFINITION]
+    out = [d for d in wanted if d.code == DEFINITION] + [d for d in wanted if d in EXTENSION_DEFS]
     if any(_status(i) for i in flatten(exp.items)):
         out.append(PropertyDef("status", messages.STATUS_PROPERTY_URI, "code"))
-    out += [d for d in wanted if d.code != DEFINITION]
+    out += [d for d in wanted if d.code != DEFINITION and d not in EXTENSION_DEFS]
     return [{"code": d.code, "uri": d.uri} if d.uri else {"code": d.code} for d in out]
 
 
@@ -126,7 +127,7 @@ def contains_item(item: ExpansionItem, wanted: list[PropertyDef] | None = None, 
     if status:
         props.append({"code": "status", "valueCode": status})
     if props:
-        out["property"] = props
+        out["property"] = sorted(props, key=lambda p: p["code"])
     if item.contains:
         out["contains"] = [contains_item(child, wanted, definition) for child in item.contains]
     return out

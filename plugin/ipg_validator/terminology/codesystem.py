@@ -29,6 +29,7 @@ class Concept:
     designations: tuple[Mapping[str, Any], ...] = ()
     abstract: bool = False  # a notSelectable property (by code, or by the concept-properties URI) is true
     standards_status: str | None = None  # the concept's structuredefinition-standards-status (deprecated, ...)
+    extensions: tuple[Mapping[str, Any], ...] = ()  # the concept's own extensions (label, conceptOrder, rendering, ...)
 
     def value_of(self, code: str) -> Any:
         """The first value of property `code`, or None."""
@@ -179,6 +180,7 @@ def index_code_system(resource: Mapping[str, Any]) -> CodeSystemIndex:
             designations=tuple(item.get("designation", [])),
             abstract=any(p.get("code") in abstract_codes and _property_value(p) is True for p in item.get("property", [])),
             standards_status=standards_status(item),
+            extensions=tuple(e for e in item.get("extension") or () if isinstance(e, Mapping)),
         )
         for code, item in raw.items()
     }

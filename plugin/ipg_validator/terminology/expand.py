@@ -10,7 +10,7 @@ from . import messages
 from .compose import Compose
 from .designations import DesignationOptions, localise
 from .hierarchy import nest
-from .properties import declared_properties
+from .properties import declared_properties, extension_properties, with_concept_extensions
 from .languages import echo_form
 from .results import Expansion, ExpansionItem
 from .sources import SourceChain
@@ -45,7 +45,7 @@ def expand(
     compose = Compose(sources, rules=rules or VersionRules(), max_items=max_items)
     items = compose.expand(vs)
     languages = {(cs.url, cs.version): cs.resource.get("language") for cs in compose.used_systems.values()}
-    items = localise(items, languages, designations)
+    items = localise(with_concept_extensions(items, compose.used_systems), languages, designations)
     if active_only:
         items = [i for i in items if not i.inactive]
     if text:
@@ -64,7 +64,7 @@ def expand(
                      fragments=[key for key, cs in compose.used_systems.items() if cs.is_fragment],
                      statuses=[(status, ref) for status, _, ref in statuses(resources, vs)],
                      version_rules=list(compose.rules.used),
-                     properties=declared_properties(compose.used_systems.values(), properties),
+                     properties=extension_properties(items) + declared_properties(compose.used_systems.values(), properties),
                      display_language=echo_form(designations.languages) if designations.languages else None,
                      versions_match=compose.versions_matched)
 

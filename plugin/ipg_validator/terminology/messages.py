@@ -254,6 +254,14 @@ def fragment_expansion(cs: CodeSystemIndex) -> Issue:
 CONCEPT_PROPERTIES = "http://hl7.org/fhir/concept-properties"
 DEFINITION_PROPERTY_URI = f"{CONCEPT_PROPERTIES}#definition"
 STATUS_PROPERTY_URI = f"{CONCEPT_PROPERTIES}#status"
+SD = "http://hl7.org/fhir/StructureDefinition/"
+# concept extensions answered as expansion properties: extension URL -> (property code, concept-properties URI, type)
+CONCEPT_EXTENSION_PROPERTIES = {
+    f"{SD}itemWeight": ("weight", f"{CONCEPT_PROPERTIES}#itemWeight", "decimal"),
+    f"{SD}codesystem-label": ("label", f"{CONCEPT_PROPERTIES}#label", "string"),
+    f"{SD}codesystem-conceptOrder": ("order", f"{CONCEPT_PROPERTIES}#order", "decimal"),
+}
+RENDERING_EXTENSIONS = (f"{SD}rendering-style", f"{SD}rendering-xhtml")  # echoed on the concept's `contains`
 # R4 has no ValueSet.expansion.contains.property: the R5 element as its cross-version extension
 R5_CONTAINS_PROPERTY = "http://hl7.org/fhir/5.0/StructureDefinition/extension-ValueSet.expansion.contains.property"
 

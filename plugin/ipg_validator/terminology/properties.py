@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import replace
 from typing import Any
 
 from . import messages
@@ -44,3 +45,35 @@ def property_values(item: ExpansionItem, defs: Sequence[PropertyDef]) -> list[tu
 def value_key(type_: str) -> str:
     """The JSON key of a property value of FHIR type `type_` (`code` -> valueCode)."""
     return "value" + type_[:1].upper() + type_[1:]
+
+
+EXTENSION_DEFS = tuple(PropertyDef(code, uri, kind) for code, uri, kind in messages.CONCEPT_EXTENSION_PROPERTIES.values())
+
+
+def with_concept_extensions(items: Sequence[ExpansionItem], systems: Mapping[str, CodeSystemIndex]) -> list[ExpansionItem]:
+    """`items` with their concept's label/order/weight extensions as properties, a deprecated standards status
+    as the `status` property, and the concept's rendering extensions to echo (`systems`: the used releases)."""
+    out = []
+    for item in items:
+        cs = systems.get(f"{item.system}|{item.version}" if item.version else item.system)
+        concept = cs.get(item.code) if cs is not None else None
+        if concept is None or not (concept.extensions or concept.standards_status):
+            out.append(item)
+            continue
+        props = [(messages.CONCEPT_EXTENSION_PROPERTIES[e["url"]][0], _extension_value(e)) for e in concept.extensions
+                 if e.get("url") in messages.CONCEPT_EXTENSION_PROPERTIES]
+        if concept.standards_status == "deprecated" and not any(name == "status" for name, _ in item.properties):
+            props.append(("status", "deprecated"))
+        shown = [e for e in concept.extensions if e.get("url") in messages.RENDERING_EXTENSIONS]
+        out.append(replace(item, properties=(*item.properties, *props), extensions=(*item.extensions, *shown)))
+    return out
+
+
+def extension_properties(items: Iterable[ExpansionItem]) -> list[PropertyDef]:
+    """The declarations of the concept-extension properties the items carry, in their fixed order."""
+    codes = {name for item in items for name, _ in item.properties}
+    return [d for d in EXTENSION_DEFS if d.code in codes]
+
+
+def _extension_value(ext: Mapping[str, Any]) -> Any:
+    return next((v for k, v in ext.items() if k.startswith("value")), None)

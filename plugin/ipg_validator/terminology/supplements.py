@@ -77,6 +77,8 @@ def merge(base: dict[str, Any], supplement: CodeSystemIndex) -> dict[str, Any]:
         props = [{"code": code, **_value(supplement, code, value)} for code, value in added.properties]
         if props:
             concept["property"] = [*(concept.get("property") or ()), *props]
+        if added.extensions:  # label, itemWeight, rendering, ...: the supplement's say about the concept
+            concept["extension"] = [*(concept.get("extension") or ()), *added.extensions]
         if added.display and not concept.get("display"):
             concept["display"] = added.display
     return base
