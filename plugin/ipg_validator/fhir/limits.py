@@ -8,6 +8,7 @@
 | `max_tx_resources`       | 50       | 413 too-costly              | fhir.terminology_ops.supplied_resources |
 | `max_tx_resource_bytes`  | 5 MiB    | 413 too-costly              | fhir.terminology_ops.supplied_resources |
 | `max_expansion`          | 10,000   | 422 too-costly              | fhir.terminology_ops.expand_op      |
+| `default_expansion_count`| 1,000    | 422 too-costly (no `count`) | fhir.terminology_ops.expand_op      |
 
 The per-request time budget is a server setting (`server.limits.TimeBudget`, 503).
 """
