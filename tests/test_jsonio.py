@@ -17,12 +17,12 @@ from ipg_validator.fhir.jsonio import duplicate_key, parse_json
 TEXT = st.text(alphabet=st.sampled_from(['a', 'b', ':', '"', '\\', ' ', 'é', '\u2028', '{', '}']), max_size=4)
 
 
-def _encoded(value: Any, escape: bool) -> str:
+def _encoded(value: Any, escape: bool, gap: str = " ") -> str:
     """A JSON text of `value`; lists of pairs become objects that may repeat a key."""
     if isinstance(value, tuple):
-        return "{" + ", ".join(f"{_string(k, escape)}: {_encoded(v, escape)}" for k, v in value) + "}"
+        return "{" + f",{gap}".join(f"{_string(k, escape)}:{gap}{_encoded(v, escape, gap)}" for k, v in value) + "}"
     if isinstance(value, list):
-        return "[" + ",".join(_encoded(v, escape) for v in value) + "]"
+        return "[" + ",".join(_encoded(v, escape, gap) for v in value) + "]"
     if isinstance(value, str):
         return _string(value, escape)
     return orjson.dumps(value).decode()
@@ -40,9 +40,9 @@ JSON = st.recursive(
 )
 
 
-@given(JSON, st.booleans())
-def test_colon_count_agrees_with_reading_again(value: Any, escape: bool) -> None:
-    text = _encoded(value, escape)
+@given(JSON, st.booleans(), st.sampled_from(["", " "]))
+def test_colon_count_agrees_with_reading_again(value: Any, escape: bool, gap: str) -> None:
+    text = _encoded(value, escape, gap)  # compact text is often byte for byte what orjson writes
     body = text.encode()
     assert duplicate_key(body, orjson.loads(body)) == duplicate_key(body)
     assert duplicate_key(text, orjson.loads(text)) == duplicate_key(text)

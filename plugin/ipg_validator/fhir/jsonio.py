@@ -44,9 +44,10 @@ def parse_json(body: bytes, *, max_depth: int | None = MAX_DEPTH) -> Any:
 def duplicate_key(body: bytes | str, parsed: Any = _UNPARSED) -> str | None:
     """The first property that appears twice in one object of `body` (JSON already known to parse), or None.
 
-    Given `parsed` (orjson's reading of `body`), a body without `\\u` escapes is first checked by
-    counting colons: orjson writes one per kept property plus the colons inside strings, so the body
-    has more only when an object repeated a property. Only then (or with escapes) is it read again.
+    Given `parsed` (orjson's reading of `body`), the body is first compared with orjson's writing of
+    it: identical, or (without `\\u` escapes) with as many colons, since orjson writes one per kept
+    property plus those inside strings and a repeated property adds at least one. Only when that
+    fails is the body read again.
     """
     if parsed is not _UNPARSED and _colons_agree(body, parsed):
         return None
@@ -68,15 +69,19 @@ def duplicate_key(body: bytes | str, parsed: Any = _UNPARSED) -> str | None:
 
 
 def _colons_agree(body: bytes | str, parsed: Any) -> bool:
-    """Whether `body` has no \\u escape (which could spell a colon or a key another way) and as many
-    colons as orjson writes for `parsed`; False also when orjson cannot write it (nested past 255)."""
+    """Whether `body` is orjson's own compact writing of `parsed` (so no object in it repeats a key), or
+    has no \\u escape (which could spell a colon another way) and as many colons as that writing.
+    False also when orjson cannot write it (nested past 255 levels)."""
     raw = body.encode() if isinstance(body, str) else body
-    if b"\\u" in raw:
-        return False
     try:
-        return raw.count(b":") == orjson.dumps(parsed).count(b":")
+        written = orjson.dumps(parsed)
     except orjson.JSONEncodeError:
         return False
+    if written == raw:
+        return True
+    if b"\\" in raw and b"\\u" in raw:
+        return False
+    return raw.count(b":") == written.count(b":")
 
 
 def duplicate_text(key: str) -> str:
