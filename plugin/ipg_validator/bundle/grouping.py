@@ -14,22 +14,22 @@ from .references import References, reference_text
 CODED = ("Procedure", "Condition")
 
 
-@dataclass
 class Entry:
     """One entry with a resource: its position, its resource, and how messages name it."""
 
-    index: int
-    resource: Mapping[str, Any]
-    full_url: str | None
-    kind: str = field(init=False)
-    path: str = field(init=False)
-    label: str = field(init=False)
+    __slots__ = ("index", "resource", "full_url", "kind", "path", "label")
 
-    def __post_init__(self) -> None:  # read once: the rules ask for these for every coding
-        self.kind = str(self.resource.get("resourceType"))
-        self.path = f"Bundle.entry[{self.index}].resource"
-        rid = self.resource.get("id")
-        self.label = f"{self.kind}/{rid}" if isinstance(rid, str) else f"the {self.kind} at Bundle.entry[{self.index}]"
+    def __init__(self, index: int, resource: Mapping[str, Any], full_url: str | None) -> None:
+        self.index = index
+        self.resource = resource
+        self.full_url = full_url
+        kind = self.kind = str(resource.get("resourceType"))  # read once: the rules ask for these for every coding
+        self.path = f"Bundle.entry[{index}].resource"
+        rid = resource.get("id")
+        self.label = f"{kind}/{rid}" if isinstance(rid, str) else f"the {kind} at Bundle.entry[{index}]"
+
+    def __repr__(self) -> str:
+        return f"Entry({self.index}, {self.kind})"
 
 
 @dataclass

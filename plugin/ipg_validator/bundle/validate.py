@@ -21,7 +21,7 @@ from ..fhir.errors import FhirError
 from ..fhir.jsonio import UTF8_BOM, duplicate_key, duplicate_text, parse_json
 from ..fhir.outcome import operation_outcome
 from ..rules.case import CodedItem, EncounterCase
-from ..rules.engine import evaluate, evaluate_rule, finding, in_scope
+from ..rules.engine import evaluate_rule, finding
 from ..rules.ruleset import RuleSet
 from ..terminology.compose import Compose, ComposeError, Membership
 from ..terminology.expand import expand
@@ -29,6 +29,7 @@ from ..terminology.results import Issue
 from ..terminology.sources import SourceChain
 from .codings import Key as CodingKey, coded_items
 from .grouping import Entry, Group, group_entries, rank_order
+from .placeless import Judged, Shape, judge_case
 from .references import References
 from .structure import bundle_issues, structure_issues
 
@@ -91,6 +92,7 @@ class _Memo:
         self.member: dict[tuple[str, str | None, str], bool] = {}
         self.codes: dict[str, list[tuple[str, str | None]]] = {}
         self.codings: dict[CodingKey, Any] = {}  # (system, code, version, display) -> the check of that coding
+        self.cases: dict[Shape, Judged] = {}  # an encounter's codes, places left out -> the rules' findings
 
 
 _MEMOS: WeakKeyDictionary[ContentIndex, _Memo] = WeakKeyDictionary()
@@ -110,9 +112,12 @@ class _Judge:
             memo.member.clear()
         if len(memo.codings) > _Memo.LIMIT:
             memo.codings.clear()
+        if len(memo.cases) > _Memo.LIMIT:
+            memo.cases.clear()
         self._member = memo.member
         self._codes = memo.codes
         self.codings = memo.codings
+        self.cases = memo.cases
 
     def member(self, url: str, item: CodedItem) -> bool:
         key = (url, item.system, item.code)
@@ -162,8 +167,7 @@ class _Judge:
             has_encounter=group.encounter is not None,
             forced=rules.profile is not None and rules.profile in self.profiles,
         )
-        applies = in_scope(rules, case, self.member)
-        found = evaluate(rules, case, self.member, self.members) if applies else [finding(rules, rules.of_kind("out-of-scope"), group.expression, encounter=group.label)]
+        applies, found = judge_case(rules, case, self.member, self.members, self.cases)
         places = (group.expression, *(e.path for e in (*procedures, *conditions)))
         errors = sum(1 for i in (*so_far, *found) if i.is_error and i.expression and i.expression[0].startswith(places))
         verdict = ("not checked against the IPG672 rules" if not applies
@@ -206,11 +210,13 @@ def _entries(bundle: Resource) -> list[Entry]:
     entries = bundle.get("entry")
     if not isinstance(entries, list):
         return []
-    return [
-        Entry(n, e["resource"], e.get("fullUrl") if isinstance(e.get("fullUrl"), str) else None)
-        for n, e in enumerate(entries)
-        if isinstance(e, dict) and isinstance(e.get("resource"), dict) and isinstance(e["resource"].get("resourceType"), str)
-    ]
+    out = []
+    for n, e in enumerate(entries):
+        resource = e.get("resource") if isinstance(e, dict) else None
+        if isinstance(resource, dict) and isinstance(resource.get("resourceType"), str):
+            full_url = e.get("fullUrl")
+            out.append(Entry(n, resource, full_url if isinstance(full_url, str) else None))
+    return out
 
 
 def _profiles(bundle: Resource, profile: str | None) -> set[str]:

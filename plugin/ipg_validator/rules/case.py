@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from functools import cached_property
+from typing import NamedTuple
 
 
-@dataclass(frozen=True, slots=True)
-class CodedItem:
-    """One coding of a Procedure or Condition, normalised; `usable` is False when it names no system."""
+class CodedItem(NamedTuple):
+    """One coding of a Procedure or Condition, normalised; `usable` is False when it names no system.
+
+    A named tuple, not a dataclass: a Bundle makes one per coding and a tuple is four times quicker to make.
+    """
 
     system: str | None
     code: str
