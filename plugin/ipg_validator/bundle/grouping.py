@@ -128,12 +128,13 @@ def _check_subject(entry: Entry, group: Group, refs: References, issues: list[Is
     if group.encounter is None:
         return
     mine, theirs = entry.resource.get("subject"), group.encounter.resource.get("subject")
-    if reference_text(mine) is None or reference_text(theirs) is None:
+    mine_text, their_text = reference_text(mine), reference_text(theirs)
+    if mine_text is None or their_text is None:
         return
     a, b = refs.resolve(mine), refs.resolve(theirs)
-    same = a == b if a is not None and b is not None else reference_text(mine) == reference_text(theirs)
+    same = a == b if a is not None and b is not None else mine_text == their_text
     if not same:
-        issues.append(finding(rules, rules.of_kind("subject-mismatch"), f"{entry.path}.subject", resource=entry.label, subject=reference_text(mine), encounter=group.label, encounter_subject=reference_text(theirs)))
+        issues.append(finding(rules, rules.of_kind("subject-mismatch"), f"{entry.path}.subject", resource=entry.label, subject=mine_text, encounter=group.label, encounter_subject=their_text))
 
 
 def _check_patient_reference(entry: Entry, refs: References, issues: list[Issue], rules: RuleSet) -> None:
@@ -169,5 +170,11 @@ def rank_order(group: Group, refs: References | None = None) -> tuple[list[Entry
             rank = diagnosis.get("rank")
             if target is not None and isinstance(rank, int) and not isinstance(rank, bool):
                 ranks.setdefault(target, (rank, n))
+    if not ranks:  # entries are added to a group in Bundle order: nothing to sort
+        return sorted(group.procedures, key=_position), sorted(group.conditions, key=_position)
     key = lambda e: (0, *ranks[e.index]) if e.index in ranks else (1, e.index, 0)  # noqa: E731
     return sorted(group.procedures, key=key), sorted(group.conditions, key=key)
+
+
+def _position(entry: Entry) -> int:
+    return entry.index

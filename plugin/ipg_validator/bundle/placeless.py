@@ -26,13 +26,15 @@ Judged = tuple[bool, tuple[Issue, ...]]  # whether the rules apply, and their fi
 def judge_case(rules: RuleSet, case: EncounterCase, member: MemberTest, members: Members,
                memo: MutableMapping[Shape, Judged] | None = None) -> tuple[bool, list[Issue]]:
     """Whether the rules apply to `case`, and their findings (the out-of-scope one when they do not)."""
-    key = _shape(rules, case) if memo is not None else None
-    if key is None:
+    if memo is None:
         return _judged(rules, case, member, members)
-    judged = memo.get(key)  # type: ignore[union-attr]
+    key = _shape(rules, case)
+    judged = memo.get(key)
     if judged is None:
+        if _quotes_nul(case):  # a code or title holding a NUL could read as a token: judged where it is, not kept
+            return _judged(rules, case, member, members)
         applies, found = _judged(rules, _tokens(case), member, members)
-        judged = memo[key] = (applies, tuple(found))  # type: ignore[index]
+        judged = memo[key] = (applies, tuple(found))
     return judged[0], [_placed(issue, case) for issue in judged[1]]
 
 
@@ -42,16 +44,19 @@ def _judged(rules: RuleSet, case: EncounterCase, member: MemberTest, members: Me
     return False, [finding(rules, rules.of_kind("out-of-scope"), case.expression, encounter=case.label)]
 
 
-def _shape(rules: RuleSet, case: EncounterCase) -> Shape | None:
-    """What the rules read of `case`, places left out; None when a text the messages quote holds a NUL (it could read as a token)."""
-    items = (*case.procedures, *case.diagnoses)
-    if any("\x00" in i.code or "\x00" in i.system_name or (i.display is not None and "\x00" in i.display) for i in items):
-        return None
+def _shape(rules: RuleSet, case: EncounterCase) -> Shape:
+    """What the rules read of `case`: each coding but its expression and resource, and how the Procedures group them."""
     return (
         id(rules), case.has_encounter, case.forced, len(case.procedures),
-        tuple((i.system, i.code, i.display, i.system_name, i.usable) for i in items),
-        tuple(len(codings) for _, _, codings in case.procedure_groups),
+        tuple([i[:3] + i[5:] for i in case.procedures]), tuple([i[:3] + i[5:] for i in case.diagnoses]),
+        tuple([len(codings) for _, _, codings in case.procedure_groups]),
     )
+
+
+def _quotes_nul(case: EncounterCase) -> bool:
+    """Whether a text the messages may quote (code, display, system name) holds a NUL."""
+    return any("\x00" in i.code or "\x00" in i.system_name or (i.display is not None and "\x00" in i.display)
+               for i in (*case.procedures, *case.diagnoses))
 
 
 def _tokens(case: EncounterCase) -> EncounterCase:
@@ -71,8 +76,8 @@ def _tokens(case: EncounterCase) -> EncounterCase:
 
 
 def _placed(issue: Issue, case: EncounterCase) -> Issue:
-    """A remembered finding at the places of `case`; the text is spaced and capitalised again, as
-    `Rule.text` does, since a label now stands where its token was."""
+    """A remembered finding at the places of `case`; a text with a label in it is spaced and
+    capitalised again, as `Rule.text` does, since the label now stands where its token was."""
 
     def place(match: re.Match[str]) -> str:
         kind, n = match[1], int(match[2] or 0)
@@ -86,6 +91,9 @@ def _placed(issue: Issue, case: EncounterCase) -> Issue:
         item = (case.procedures if kind in "PQ" else case.diagnoses)[n]
         return item.expression if kind in "PD" else item.resource
 
-    text = " ".join(TOKEN.sub(place, issue.text).split())
-    return Issue(issue.severity, issue.code, issue.tx_code, text[:1].upper() + text[1:], tuple(TOKEN.sub(place, e) for e in issue.expression),
+    text = issue.text
+    if "\x00" in text:
+        text = " ".join(TOKEN.sub(place, text).split())
+        text = text[:1].upper() + text[1:]
+    return Issue(issue.severity, issue.code, issue.tx_code, text, tuple([TOKEN.sub(place, e) for e in issue.expression]),
                  issue.message_id, issue.details_system, issue.in_message)

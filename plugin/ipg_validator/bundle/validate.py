@@ -160,16 +160,18 @@ class _Judge:
         """The rules' findings on one encounter and its summary; `so_far` holds (at least) the errors found before it."""
         procedures, conditions = rank_order(group, refs)
         case = EncounterCase(
-            label=group.label, expression=group.expression,
-            procedures=tuple(i for e in procedures for i in coded[e.index]),
-            diagnoses=tuple(i for e in conditions for i in coded[e.index]),
-            procedure_groups=tuple((f"{e.path}.code", e.label, tuple(coded[e.index])) for e in procedures),
-            has_encounter=group.encounter is not None,
-            forced=rules.profile is not None and rules.profile in self.profiles,
+            group.label, group.expression,
+            tuple([i for e in procedures for i in coded[e.index]]),
+            tuple([i for e in conditions for i in coded[e.index]]),
+            tuple([(e.path + ".code", e.label, tuple(coded[e.index])) for e in procedures]),
+            group.encounter is not None,
+            rules.profile is not None and rules.profile in self.profiles,
         )
         applies, found = judge_case(rules, case, self.member, self.members, self.cases)
-        places = (group.expression, *(e.path for e in (*procedures, *conditions)))
-        errors = sum(1 for i in (*so_far, *found) if i.is_error and i.expression and i.expression[0].startswith(places))
+        errors = 0
+        if so_far or any(i.is_error for i in found):
+            places = (group.expression, *[e.path for e in (*procedures, *conditions)])
+            errors = sum(1 for i in (*so_far, *found) if i.is_error and i.expression and i.expression[0].startswith(places))
         verdict = ("not checked against the IPG672 rules" if not applies
                    else "coded as IPG672 recommends" if not errors else f"not coded as IPG672 recommends: {errors} error{'s' if errors != 1 else ''}")
         summary = finding(rules, rules.of_kind("summary"), group.expression, encounter=group.label,
