@@ -258,7 +258,7 @@ def _membership(sources: SourceChain, vs: Resource, system: str, code: str, codi
                 concept: Concept | None) -> tuple[bool | None, list[Issue]]:
     """(in the value set: True/False, None when the value set cannot be evaluated; the issues)."""
     try:
-        found = Compose(sources).member(vs, system, code, coding.version)
+        found = sources.remembered("member", vs, (system, code, coding.version), lambda: Compose(sources).member(vs, system, code, coding.version))
     except ComposeError as exc:
         if exc.invalid:
             raise
