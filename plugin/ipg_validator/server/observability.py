@@ -36,6 +36,7 @@ REQUEST_ID = "x-request-id"
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
 RULES_SYSTEM = "https://ipg-validator.org/fhir/CodeSystem/ipg672-rules"
 MESSAGE_ID = "http://hl7.org/fhir/StructureDefinition/operationoutcome-message-id"
+WARM_UP = "ipg-validator.warm-up"  # an ASGI scope extension (clients cannot set one): the start-up's own requests
 _SAFE_ID = re.compile(r"[A-Za-z0-9._:\-]{1,128}")
 _OPEN = ("healthz", "readyz", "metrics")
 _TYPES = frozenset({"CodeSystem", "ValueSet", "NamingSystem", "StructureDefinition", "OperationDefinition",
@@ -88,8 +89,8 @@ class Observe:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
+        if scope["type"] != "http" or WARM_UP in scope.get("extensions", ()):
+            await self.app(scope, receive, send)  # the warm-up is not traffic: neither logged nor counted
             return
         started = time.perf_counter()
         rid = request_id(scope)
