@@ -70,6 +70,7 @@ def group_entries(entries: list[Entry], rules: RuleSet) -> Grouping:
     coded = [e for e in entries if e.kind in CODED]
     loose: list[Entry] = []
     implicit = Group(None) if not encounters and coded else None
+    subjects = {e.index: _subject(e, refs) for e in (*encounters, *coded)}  # each read and resolved once
     for entry in coded:
         target = _own_encounter(entry, refs, by_index, issues, rules)
         if target is None:
@@ -87,11 +88,11 @@ def group_entries(entries: list[Entry], rules: RuleSet) -> Grouping:
                 continue
         group = groups[target]
         _add(group, entry)
-        _check_subject(entry, group, refs, issues, rules)
+        _check_subject(entry, group, subjects, issues, rules)
     if implicit is not None:
         issues.append(finding(rules, rules.of_kind("no-encounter"), "Bundle", count=len(coded)))
     for entry in [*encounters, *coded]:
-        _check_patient_reference(entry, refs, issues, rules)
+        _check_patient_reference(entry, subjects[entry.index], issues, rules)
     return Grouping([*groups.values(), *([implicit] if implicit else [])], loose, issues, refs)
 
 
@@ -124,23 +125,27 @@ def _listed_by_encounters(encounters: list[Entry], refs: References, by_index: d
     return listed
 
 
-def _check_subject(entry: Entry, group: Group, refs: References, issues: list[Issue], rules: RuleSet) -> None:
+def _subject(entry: Entry, refs: References) -> tuple[str | None, int | None]:
+    """The text of the entry's subject reference, and the entry it resolves to."""
+    subject = entry.resource.get("subject")
+    text = reference_text(subject)
+    return text, (refs.resolve(subject) if text is not None else None)
+
+
+def _check_subject(entry: Entry, group: Group, subjects: dict[int, tuple[str | None, int | None]], issues: list[Issue], rules: RuleSet) -> None:
     if group.encounter is None:
         return
-    mine, theirs = entry.resource.get("subject"), group.encounter.resource.get("subject")
-    mine_text, their_text = reference_text(mine), reference_text(theirs)
+    (mine_text, a), (their_text, b) = subjects[entry.index], subjects[group.encounter.index]
     if mine_text is None or their_text is None:
         return
-    a, b = refs.resolve(mine), refs.resolve(theirs)
     same = a == b if a is not None and b is not None else mine_text == their_text
     if not same:
         issues.append(finding(rules, rules.of_kind("subject-mismatch"), f"{entry.path}.subject", resource=entry.label, subject=mine_text, encounter=group.label, encounter_subject=their_text))
 
 
-def _check_patient_reference(entry: Entry, refs: References, issues: list[Issue], rules: RuleSet) -> None:
-    subject = entry.resource.get("subject")
-    text = reference_text(subject)
-    if text is not None and not text.startswith("#") and refs.resolve(subject) is None and not _external(text):
+def _check_patient_reference(entry: Entry, subject: tuple[str | None, int | None], issues: list[Issue], rules: RuleSet) -> None:
+    text, target = subject
+    if text is not None and not text.startswith("#") and target is None and not _external(text):
         issues.append(finding(rules, rules.of_kind("unresolved-reference"), f"{entry.path}.subject", reference=text, target_type="Patient"))
 
 
