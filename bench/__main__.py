@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from rich.console import Console
 from rich.table import Table
 
-from . import bundle_validation, http_load, startup, validate_code
+from . import bundle_validation, first_request, http_load, startup, validate_code
 from .timing import Timing
 
 
@@ -87,6 +87,16 @@ def over_http(bundle_10: Timing) -> list[Row]:
     return rows
 
 
+def first_requests() -> list[Row]:
+    rows = []
+    names = {"bundle": "first POST Bundle/$validate of a worker", "validate-code": "first GET ValueSet/$validate-code of a worker"}
+    for key, (first, later) in first_request.run().items():
+        ms = f"{first.median * 1e3:,.2f} ms", f"{first.low * 1e3:,.2f}", f"{first.high * 1e3:,.2f}"
+        rows.append(Row(f"{names[key]} (server time)", *ms, "later requests, same worker", f"{later.median * 1e3:,.2f} ms",
+                        first.median / later.median, "≈ 1x"))
+    return rows
+
+
 def starting() -> list[Row]:
     rows = []
     results = startup.run()
@@ -119,6 +129,7 @@ def _ratio(a: float, b: float) -> float:
 def main() -> None:
     rows, bundle_10 = in_process()
     rows += over_http(bundle_10)
+    rows += first_requests()
     rows += starting()
     cpu = next((line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name")), platform.processor())
     table = Table(title=f"ipg-validator benchmarks ({platform.python_implementation()} {platform.python_version()}, {os.cpu_count()} CPUs, {cpu})")

@@ -73,3 +73,12 @@ def test_log_config_is_json() -> None:
     record = logging.LogRecord("x", logging.ERROR, __file__, 1, "boom %s", ("now",), None)
     assert json.loads(JsonFormatter().format(record))["message"] == "boom now"
 
+
+
+def test_findings_counted_alike_from_the_outcome_or_its_bytes() -> None:
+    from ipg_validator import validate_bundle
+    from ipg_validator.server.observability import _count_findings
+
+    outcome = validate_bundle(EXAMPLE)
+    assert _count_findings(outcome) == _count_findings(json.dumps(outcome).encode()) != {}
+    assert _count_findings(b"not json") == {}

@@ -150,7 +150,7 @@ def _json_input(raw: bytes, name: str, url: str, *, ndjson: bool = False) -> Inp
     except orjson.JSONDecodeError as exc:
         where = f"column {exc.colno}" if ndjson else f"line {exc.lineno} column {exc.colno}"
         return Input(name, url, raw, problem=f"not JSON: {exc.msg} at {where}")
-    duplicate = duplicate_key(text)
+    duplicate = duplicate_key(text, body)
     if duplicate is not None:  # as the server refuses it (400): which of the two counts is not defined
         return Input(name, url, raw, problem=f"ambiguous JSON: {duplicate_text(duplicate)}")
     return Input(name, url, raw, body=body)

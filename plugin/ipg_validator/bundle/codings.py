@@ -60,7 +60,11 @@ def coded_items(
         if not isinstance(raw, dict):
             continue  # structure reports it
         where = f"{path}.code.coding[{n}]"
-        key: Key = (_text(raw.get("system")), _text(raw.get("code")) or "", _text(raw.get("version")), _text(raw.get("display")))
+        system, code, version, display = raw.get("system"), raw.get("code"), raw.get("version"), raw.get("display")
+        key: Key = (
+            system if isinstance(system, str) else None, code if isinstance(code, str) else "",
+            version if isinstance(version, str) else None, display if isinstance(display, str) else None,
+        )
         if not key[1]:
             issues.append(Issue("error", "required", "invalid-data", f"{where} has no code: send the code itself", (f"{where}.code",), "NO_CODE"))
             continue
@@ -71,10 +75,7 @@ def coded_items(
                 memo[key] = answer
         if answer.issues:
             issues += answer.issues_at(where)
-        items.append(CodedItem(
-            system=answer.system, code=answer.code, display=answer.display, expression=where, resource=path,
-            system_name=answer.system_name, usable=answer.usable,
-        ))
+        items.append(CodedItem(answer.system, answer.code, answer.display, where, path, answer.system_name, answer.usable))
     return items, issues
 
 
@@ -82,6 +83,3 @@ def _placed(issue: Issue, where: str) -> Issue:
     """The issue as found at `where`."""
     return replace(issue, expression=tuple(e.replace(_HERE, where) for e in issue.expression), text=issue.text.replace(_HERE, where))
 
-
-def _text(value: Any) -> str | None:
-    return value if isinstance(value, str) else None

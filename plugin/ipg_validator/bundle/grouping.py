@@ -14,22 +14,22 @@ from .references import References, reference_text
 CODED = ("Procedure", "Condition")
 
 
-@dataclass
 class Entry:
     """One entry with a resource: its position, its resource, and how messages name it."""
 
-    index: int
-    resource: Mapping[str, Any]
-    full_url: str | None
-    kind: str = field(init=False)
-    path: str = field(init=False)
-    label: str = field(init=False)
+    __slots__ = ("index", "resource", "full_url", "kind", "path", "label")
 
-    def __post_init__(self) -> None:  # read once: the rules ask for these for every coding
-        self.kind = str(self.resource.get("resourceType"))
-        self.path = f"Bundle.entry[{self.index}].resource"
-        rid = self.resource.get("id")
-        self.label = f"{self.kind}/{rid}" if isinstance(rid, str) else f"the {self.kind} at Bundle.entry[{self.index}]"
+    def __init__(self, index: int, resource: Mapping[str, Any], full_url: str | None) -> None:
+        self.index = index
+        self.resource = resource
+        self.full_url = full_url
+        kind = self.kind = str(resource.get("resourceType"))  # read once: the rules ask for these for every coding
+        self.path = f"Bundle.entry[{index}].resource"
+        rid = resource.get("id")
+        self.label = f"{kind}/{rid}" if isinstance(rid, str) else f"the {kind} at Bundle.entry[{index}]"
+
+    def __repr__(self) -> str:
+        return f"Entry({self.index}, {self.kind})"
 
 
 @dataclass
@@ -70,6 +70,7 @@ def group_entries(entries: list[Entry], rules: RuleSet) -> Grouping:
     coded = [e for e in entries if e.kind in CODED]
     loose: list[Entry] = []
     implicit = Group(None) if not encounters and coded else None
+    subjects = {e.index: _subject(e, refs) for e in (*encounters, *coded)}  # each read and resolved once
     for entry in coded:
         target = _own_encounter(entry, refs, by_index, issues, rules)
         if target is None:
@@ -87,11 +88,11 @@ def group_entries(entries: list[Entry], rules: RuleSet) -> Grouping:
                 continue
         group = groups[target]
         _add(group, entry)
-        _check_subject(entry, group, refs, issues, rules)
+        _check_subject(entry, group, subjects, issues, rules)
     if implicit is not None:
         issues.append(finding(rules, rules.of_kind("no-encounter"), "Bundle", count=len(coded)))
     for entry in [*encounters, *coded]:
-        _check_patient_reference(entry, refs, issues, rules)
+        _check_patient_reference(entry, subjects[entry.index], issues, rules)
     return Grouping([*groups.values(), *([implicit] if implicit else [])], loose, issues, refs)
 
 
@@ -124,22 +125,27 @@ def _listed_by_encounters(encounters: list[Entry], refs: References, by_index: d
     return listed
 
 
-def _check_subject(entry: Entry, group: Group, refs: References, issues: list[Issue], rules: RuleSet) -> None:
-    if group.encounter is None:
-        return
-    mine, theirs = entry.resource.get("subject"), group.encounter.resource.get("subject")
-    if reference_text(mine) is None or reference_text(theirs) is None:
-        return
-    a, b = refs.resolve(mine), refs.resolve(theirs)
-    same = a == b if a is not None and b is not None else reference_text(mine) == reference_text(theirs)
-    if not same:
-        issues.append(finding(rules, rules.of_kind("subject-mismatch"), f"{entry.path}.subject", resource=entry.label, subject=reference_text(mine), encounter=group.label, encounter_subject=reference_text(theirs)))
-
-
-def _check_patient_reference(entry: Entry, refs: References, issues: list[Issue], rules: RuleSet) -> None:
+def _subject(entry: Entry, refs: References) -> tuple[str | None, int | None]:
+    """The text of the entry's subject reference, and the entry it resolves to."""
     subject = entry.resource.get("subject")
     text = reference_text(subject)
-    if text is not None and not text.startswith("#") and refs.resolve(subject) is None and not _external(text):
+    return text, (refs.resolve(subject) if text is not None else None)
+
+
+def _check_subject(entry: Entry, group: Group, subjects: dict[int, tuple[str | None, int | None]], issues: list[Issue], rules: RuleSet) -> None:
+    if group.encounter is None:
+        return
+    (mine_text, a), (their_text, b) = subjects[entry.index], subjects[group.encounter.index]
+    if mine_text is None or their_text is None:
+        return
+    same = a == b if a is not None and b is not None else mine_text == their_text
+    if not same:
+        issues.append(finding(rules, rules.of_kind("subject-mismatch"), f"{entry.path}.subject", resource=entry.label, subject=mine_text, encounter=group.label, encounter_subject=their_text))
+
+
+def _check_patient_reference(entry: Entry, subject: tuple[str | None, int | None], issues: list[Issue], rules: RuleSet) -> None:
+    text, target = subject
+    if text is not None and not text.startswith("#") and target is None and not _external(text):
         issues.append(finding(rules, rules.of_kind("unresolved-reference"), f"{entry.path}.subject", reference=text, target_type="Patient"))
 
 
@@ -169,5 +175,11 @@ def rank_order(group: Group, refs: References | None = None) -> tuple[list[Entry
             rank = diagnosis.get("rank")
             if target is not None and isinstance(rank, int) and not isinstance(rank, bool):
                 ranks.setdefault(target, (rank, n))
+    if not ranks:  # entries are added to a group in Bundle order: nothing to sort
+        return sorted(group.procedures, key=_position), sorted(group.conditions, key=_position)
     key = lambda e: (0, *ranks[e.index]) if e.index in ranks else (1, e.index, 0)  # noqa: E731
     return sorted(group.procedures, key=key), sorted(group.conditions, key=key)
+
+
+def _position(entry: Entry) -> int:
+    return entry.index

@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+_UNKNOWN = object()
+
 
 class References:
     """Finds the entry a reference points at, inside one Bundle."""
@@ -12,6 +14,7 @@ class References:
     def __init__(self, entries: Sequence[tuple[int, Mapping[str, Any], str | None]]) -> None:
         self._by_url: dict[str, int] = {}
         self._by_type_id: dict[str, int] = {}
+        self._known: dict[str, int | None] = {}
         for index, resource, full_url in entries:
             if full_url:
                 self._by_url.setdefault(full_url, index)
@@ -22,7 +25,15 @@ class References:
     def resolve(self, reference: Any) -> int | None:
         """The entry index of a Reference (or reference string), or None when it points outside the Bundle."""
         ref = reference.get("reference") if isinstance(reference, dict) else reference
-        if not isinstance(ref, str) or not ref or ref.startswith("#"):
+        if not isinstance(ref, str):
+            return None
+        found = self._known.get(ref, _UNKNOWN)
+        if found is _UNKNOWN:  # entries mostly point at the same Patient and Encounter: each text is resolved once
+            found = self._known[ref] = self._find(ref)
+        return found  # type: ignore[return-value]
+
+    def _find(self, ref: str) -> int | None:
+        if not ref or ref.startswith("#"):
             return None
         if ref in self._by_url:
             return self._by_url[ref]

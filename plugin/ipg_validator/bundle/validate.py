@@ -18,10 +18,10 @@ import orjson
 from ..content.index import ContentIndex
 from ..content.loader import load_content
 from ..fhir.errors import FhirError
-from ..fhir.jsonio import UTF8_BOM, parse_json
+from ..fhir.jsonio import UTF8_BOM, duplicate_key, duplicate_text, parse_json
 from ..fhir.outcome import operation_outcome
 from ..rules.case import CodedItem, EncounterCase
-from ..rules.engine import evaluate, evaluate_rule, finding, in_scope
+from ..rules.engine import evaluate_rule, finding
 from ..rules.ruleset import RuleSet
 from ..terminology.compose import Compose, ComposeError, Membership
 from ..terminology.expand import expand
@@ -29,6 +29,7 @@ from ..terminology.results import Issue
 from ..terminology.sources import SourceChain
 from .codings import Key as CodingKey, coded_items
 from .grouping import Entry, Group, group_entries, rank_order
+from .placeless import Judged, Shape, judge_case
 from .references import References
 from .structure import bundle_issues, structure_issues
 
@@ -91,6 +92,7 @@ class _Memo:
         self.member: dict[tuple[str, str | None, str], bool] = {}
         self.codes: dict[str, list[tuple[str, str | None]]] = {}
         self.codings: dict[CodingKey, Any] = {}  # (system, code, version, display) -> the check of that coding
+        self.cases: dict[Shape, Judged] = {}  # an encounter's codes, places left out -> the rules' findings
 
 
 _MEMOS: WeakKeyDictionary[ContentIndex, _Memo] = WeakKeyDictionary()
@@ -110,9 +112,12 @@ class _Judge:
             memo.member.clear()
         if len(memo.codings) > _Memo.LIMIT:
             memo.codings.clear()
+        if len(memo.cases) > _Memo.LIMIT:
+            memo.cases.clear()
         self._member = memo.member
         self._codes = memo.codes
         self.codings = memo.codings
+        self.cases = memo.cases
 
     def member(self, url: str, item: CodedItem) -> bool:
         key = (url, item.system, item.code)
@@ -155,17 +160,18 @@ class _Judge:
         """The rules' findings on one encounter and its summary; `so_far` holds (at least) the errors found before it."""
         procedures, conditions = rank_order(group, refs)
         case = EncounterCase(
-            label=group.label, expression=group.expression,
-            procedures=tuple(i for e in procedures for i in coded[e.index]),
-            diagnoses=tuple(i for e in conditions for i in coded[e.index]),
-            procedure_groups=tuple((f"{e.path}.code", e.label, tuple(coded[e.index])) for e in procedures),
-            has_encounter=group.encounter is not None,
-            forced=rules.profile is not None and rules.profile in self.profiles,
+            group.label, group.expression,
+            tuple([i for e in procedures for i in coded[e.index]]),
+            tuple([i for e in conditions for i in coded[e.index]]),
+            tuple([(e.path + ".code", e.label, tuple(coded[e.index])) for e in procedures]),
+            group.encounter is not None,
+            rules.profile is not None and rules.profile in self.profiles,
         )
-        applies = in_scope(rules, case, self.member)
-        found = evaluate(rules, case, self.member, self.members) if applies else [finding(rules, rules.of_kind("out-of-scope"), group.expression, encounter=group.label)]
-        places = (group.expression, *(e.path for e in (*procedures, *conditions)))
-        errors = sum(1 for i in (*so_far, *found) if i.is_error and i.expression and i.expression[0].startswith(places))
+        applies, found = judge_case(rules, case, self.member, self.members, self.cases)
+        errors = 0
+        if so_far or any(i.is_error for i in found):
+            places = (group.expression, *[e.path for e in (*procedures, *conditions)])
+            errors = sum(1 for i in (*so_far, *found) if i.is_error and i.expression and i.expression[0].startswith(places))
         verdict = ("not checked against the IPG672 rules" if not applies
                    else "coded as IPG672 recommends" if not errors else f"not coded as IPG672 recommends: {errors} error{'s' if errors != 1 else ''}")
         summary = finding(rules, rules.of_kind("summary"), group.expression, encounter=group.label,
@@ -182,15 +188,20 @@ def _system_for(kind: str) -> str:
 
 
 def _parsed(data: bytes | str | Resource, structure: bool) -> Any:
-    """Parse bytes as the HTTP layer does (byte order mark, duplicate keys); the coding-only bulk
-    mode skips the duplicate-key pass, a structure check that costs several times the parse."""
+    """Parse bytes as the HTTP layer does (byte order mark, duplicate keys refused); the coding-only
+    bulk mode reads an empty body as orjson does rather than with the HTTP layer's wording."""
     if not isinstance(data, (bytes, str)):
         return data
     body = data.encode() if isinstance(data, str) else data
     try:
         if structure:
             return parse_json(body, max_depth=None)
-        return orjson.loads(body[len(UTF8_BOM):] if body.startswith(UTF8_BOM) else body)
+        body = body[len(UTF8_BOM):] if body.startswith(UTF8_BOM) else body
+        value = orjson.loads(body)
+        duplicate = duplicate_key(body, value)
+        if duplicate is not None:
+            raise FhirError.of(400, "structure", duplicate_text(duplicate))
+        return value
     except FhirError as exc:
         return replace(exc.issues[0], expression=(), message_id="NOT_JSON")
     except orjson.JSONDecodeError as exc:
@@ -201,11 +212,13 @@ def _entries(bundle: Resource) -> list[Entry]:
     entries = bundle.get("entry")
     if not isinstance(entries, list):
         return []
-    return [
-        Entry(n, e["resource"], e.get("fullUrl") if isinstance(e.get("fullUrl"), str) else None)
-        for n, e in enumerate(entries)
-        if isinstance(e, dict) and isinstance(e.get("resource"), dict) and isinstance(e["resource"].get("resourceType"), str)
-    ]
+    out = []
+    for n, e in enumerate(entries):
+        resource = e.get("resource") if isinstance(e, dict) else None
+        if isinstance(resource, dict) and isinstance(resource.get("resourceType"), str):
+            full_url = e.get("fullUrl")
+            out.append(Entry(n, resource, full_url if isinstance(full_url, str) else None))
+    return out
 
 
 def _profiles(bundle: Resource, profile: str | None) -> set[str]:

@@ -13,6 +13,7 @@ from .limits import ORJSON_MAX_DEPTH, Limits, depth_within, too_deep
 FHIR_JSON = "application/fhir+json"
 MAX_DEPTH = Limits.max_json_depth
 UTF8_BOM = b"\xef\xbb\xbf"
+_UNPARSED: Any = object()
 
 
 def parse_json(body: bytes, *, max_depth: int | None = MAX_DEPTH) -> Any:
@@ -34,14 +35,22 @@ def parse_json(body: bytes, *, max_depth: int | None = MAX_DEPTH) -> Any:
         raise FhirError.of(400, "structure", f"The request body is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}") from None
     if max_depth is not None and not depth_within(value, max_depth):
         raise too_deep(max_depth)
-    duplicate = duplicate_key(body)
+    duplicate = duplicate_key(body, value)
     if duplicate is not None:
         raise FhirError.of(400, "structure", duplicate_text(duplicate))
     return value
 
 
-def duplicate_key(body: bytes | str) -> str | None:
-    """The first property that appears twice in one object of `body` (JSON already known to parse), or None."""
+def duplicate_key(body: bytes | str, parsed: Any = _UNPARSED) -> str | None:
+    """The first property that appears twice in one object of `body` (JSON already known to parse), or None.
+
+    Given `parsed` (orjson's reading of `body`), the body is first compared with orjson's writing of
+    it: identical, or (without `\\u` escapes) with as many colons, since orjson writes one per kept
+    property plus those inside strings and a repeated property adds at least one. Only when that
+    fails is the body read again.
+    """
+    if parsed is not _UNPARSED and _colons_agree(body, parsed):
+        return None
 
     def pairs(items: list[tuple[str, Any]]) -> None:
         seen: set[str] = set()
@@ -57,6 +66,22 @@ def duplicate_key(body: bytes | str) -> str | None:
     except (RecursionError, ValueError):
         return None  # nested past Python's recursion limit (only with max_json_depth near 1024), or not JSON here
     return None
+
+
+def _colons_agree(body: bytes | str, parsed: Any) -> bool:
+    """Whether `body` is orjson's own compact writing of `parsed` (so no object in it repeats a key), or
+    has no \\u escape (which could spell a colon another way) and as many colons as that writing.
+    False also when orjson cannot write it (nested past 255 levels)."""
+    raw = body.encode() if isinstance(body, str) else body
+    try:
+        written = orjson.dumps(parsed)
+    except orjson.JSONEncodeError:
+        return False
+    if written == raw:
+        return True
+    if b"\\" in raw and b"\\u" in raw:
+        return False
+    return raw.count(b":") == written.count(b":")
 
 
 def duplicate_text(key: str) -> str:

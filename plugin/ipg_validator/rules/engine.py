@@ -16,7 +16,7 @@ Members = Callable[[str], list[tuple[str, str | None]]]
 
 def in_scope(rules: RuleSet, case: EncounterCase, member: MemberTest) -> bool:
     """Whether the guidance applies: a code of the scope value set is present, or the caller asked for it."""
-    return case.forced or any(member(rules.scope_value_set, item) for item in case.items(rules.scope_target) if item.usable)
+    return case.forced or any(member(rules.scope_value_set, item) for item in case.usable(rules.scope_target))
 
 
 def evaluate(rules: RuleSet, case: EncounterCase, member: MemberTest, members: Members) -> list[Issue]:
@@ -34,8 +34,8 @@ def finding(rules: RuleSet, rule: Rule, expression: str, **values: object) -> Is
     return Issue(rule.severity, rule.code, rule.id, rule.text(**values), (expression,), None, rules.rule_system)
 
 
-def _usable(case: EncounterCase, rule: Rule) -> list[CodedItem]:
-    return [i for i in case.items(rule.target or "procedures") if i.usable]
+def _usable(case: EncounterCase, rule: Rule) -> tuple[CodedItem, ...]:
+    return case.usable(rule.target or "procedures")
 
 
 def _anchor(rules: RuleSet, case: EncounterCase, rule: Rule, member: MemberTest) -> str:

@@ -49,9 +49,24 @@ class Rule:
 
     def text(self, **values: Any) -> str:
         """The message with its `{name}` placeholders filled; a missing value is left visible, never an error."""
-        text = PLACEHOLDER.sub(lambda m: str(values[m[1]]) if m[1] in values else m[0], self.message)
+        template, names = self._template
+        text = template.format_map(values if names <= values.keys() else _Visible(values))
         text = " ".join(text.split())  # an empty value (a code with no known title) leaves no gap
         return text[:1].upper() + text[1:]
+
+    @cached_property
+    def _template(self) -> tuple[str, frozenset[str]]:
+        """The message as a str.format template (other braces doubled), and its placeholder names."""
+        parts = PLACEHOLDER.split(self.message)  # literal text at even places, names at odd ones
+        template = "".join(part.replace("{", "{{").replace("}", "}}") if n % 2 == 0 else "{" + part + "}" for n, part in enumerate(parts))
+        return template, frozenset(parts[1::2])
+
+
+class _Visible(dict[str, Any]):
+    """Placeholder values where a missing one reads as the placeholder itself."""
+
+    def __missing__(self, key: str) -> str:
+        return "{" + key + "}"
 
 
 @dataclass(frozen=True)

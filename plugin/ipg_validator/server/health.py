@@ -11,9 +11,12 @@ import time
 from pathlib import Path
 from typing import Any
 
+from urllib.parse import urlencode
+
 from fastapi import APIRouter
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
+from starlette.types import ASGIApp, Message
 
 from ..content.index import ContentIndex
 from ..fhir.capabilities import FHIR_VERSION, content_summary, software_version
@@ -23,7 +26,7 @@ from ..fhir.parameters import Params
 from ..fhir.terminology_ops import expand_op, validate_code_op
 from ..fhir.validate_op import validate_operation
 from ..web.examples import examples_folder
-from .observability import metrics_response
+from .observability import WARM_UP, metrics_response
 
 router = APIRouter()
 
@@ -116,3 +119,68 @@ def warm(index: ContentIndex, limits: Limits = Limits()) -> float:
     except Exception:  # noqa: BLE001  (other content may lack these sets: warming is best effort)
         pass
     return time.perf_counter() - started
+
+
+def _route_requests() -> list[tuple[str, str, dict[str, str], bytes]]:
+    """(method, path, query, JSON body) of each kind of request clients send."""
+    coded = {"resourceType": "Procedure", "status": "completed", "subject": {"reference": "Patient/x"},
+             "code": {"coding": [{"system": OPCS4, "code": "X65.3"}]}}
+    condition = {**coded, "resourceType": "Condition", "code": {"coding": [{"system": ICD10, "code": "C18.7"}]}}
+    parameters = {"resourceType": "Parameters", "parameter": [
+        {"name": "url", "valueUri": VS + "ipg672-diagnoses"}, {"name": "coding", "valueCoding": {"system": ICD10, "code": "C78.7"}}]}
+    return [
+        ("GET", "/healthz", {}, b""),
+        ("GET", "/readyz", {}, b""),
+        ("POST", "/fhir/Bundle/$validate", {}, dump_json(_warm_bundle())),
+        ("POST", "/fhir/Procedure/$validate", {}, dump_json(coded)),
+        ("POST", "/fhir/Condition/$validate", {}, dump_json(condition)),
+        ("GET", "/fhir/ValueSet/$validate-code", {"url": VS + "ipg672-procedures", "system": OPCS4, "code": "X65.3"}, b""),
+        ("POST", "/fhir/ValueSet/$validate-code", {}, dump_json(parameters)),
+        ("GET", "/fhir/CodeSystem/$validate-code", {"url": ICD10, "code": "C78.7"}, b""),
+        ("GET", "/fhir/CodeSystem/$lookup", {"system": OPCS4, "code": "J12.3"}, b""),
+        ("GET", "/fhir/ValueSet/$expand", {"url": VS + "ipg672-procedures"}, b""),
+        ("GET", "/fhir/metadata", {}, b""),
+    ]
+
+
+async def warm_routes(app: ASGIApp, api_key: str | None = None) -> dict[str, int]:
+    """Send each kind of request once through `app` (every middleware, the real routes) so that the
+    framework's per-route set-up is done before the first client; marked as warm-up, so the access
+    log and the metrics leave them out. Returns the status of each, by path."""
+    statuses: dict[str, int] = {}
+    headers = [(b"host", b"warm-up"), (b"content-type", b"application/fhir+json"), (b"accept", b"application/fhir+json")]
+    if api_key:
+        headers.append((b"authorization", b"Bearer " + api_key.encode()))
+    for method, path, query, body in _route_requests():
+        scope = {
+            "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": method, "scheme": "http",
+            "path": path, "raw_path": path.encode(), "query_string": urlencode(query).encode(), "root_path": "",
+            "headers": headers, "client": ("127.0.0.1", 0), "server": ("127.0.0.1", 0), "extensions": {WARM_UP: {}},
+        }
+        answer: list[Message] = []
+        try:
+            await app(scope, _Body(body), _collect(answer))
+        except Exception:  # noqa: BLE001  (the app re-raises what it answered 500 to: warming is best effort)
+            pass
+        statuses[f"{method} {path}"] = next((int(m["status"]) for m in answer if m["type"] == "http.response.start"), 500)
+    return statuses
+
+
+class _Body:
+    """An ASGI `receive` that gives one request body, then says the client left."""
+
+    def __init__(self, body: bytes) -> None:
+        self.body: bytes | None = body
+
+    async def __call__(self) -> Message:
+        if self.body is None:
+            return {"type": "http.disconnect"}
+        body, self.body = self.body, None
+        return {"type": "http.request", "body": body, "more_body": False}
+
+
+def _collect(into: list[Message]) -> Any:
+    async def send(message: Message) -> None:
+        into.append(message)
+
+    return send

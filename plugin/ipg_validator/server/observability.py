@@ -36,6 +36,7 @@ REQUEST_ID = "x-request-id"
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
 RULES_SYSTEM = "https://ipg-validator.org/fhir/CodeSystem/ipg672-rules"
 MESSAGE_ID = "http://hl7.org/fhir/StructureDefinition/operationoutcome-message-id"
+WARM_UP = "ipg-validator.warm-up"  # an ASGI scope extension (clients cannot set one): the start-up's own requests
 _SAFE_ID = re.compile(r"[A-Za-z0-9._:\-]{1,128}")
 _OPEN = ("healthz", "readyz", "metrics")
 _TYPES = frozenset({"CodeSystem", "ValueSet", "NamingSystem", "StructureDefinition", "OperationDefinition",
@@ -88,8 +89,8 @@ class Observe:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
+        if scope["type"] != "http" or WARM_UP in scope.get("extensions", ()):
+            await self.app(scope, receive, send)  # the warm-up is not traffic: neither logged nor counted
             return
         started = time.perf_counter()
         rid = request_id(scope)
@@ -104,16 +105,18 @@ class Observe:
             nonlocal recorded
             recorded = True
             seconds = time.perf_counter() - started
-            labels = {"operation": operation, "status": str(status)}
-            REQUESTS.labels(**labels).inc()
-            LATENCY.labels(**labels).observe(seconds)
+            requests, latency = _series(operation, status)
+            requests.inc()
+            latency.observe(seconds)
             fields: dict[str, Any] = {
                 "request_id": rid, "method": scope["method"], "path": scope["path"][:256],
                 "operation": operation, "status": status, "duration_ms": round(seconds * 1000, 2),
             }
             if keep_body and status == 200:
-                fields["issues"] = _count_findings(b"".join(body))
-            ACCESS_LOG.info("request", extra={"fields": fields})
+                outcome = scope["state"].get("outcome")  # set by the $validate routes
+                fields["issues"] = _count_findings(outcome if isinstance(outcome, dict) else b"".join(body))
+            if ACCESS_LOG.isEnabledFor(logging.INFO):  # a record made directly: no walk up the stack for the caller
+                ACCESS_LOG.handle(ACCESS_LOG.makeRecord(ACCESS_LOG.name, logging.INFO, "", 0, "request", (), None, extra={"fields": fields}))
 
         async def send_with_id(message: Message) -> None:
             nonlocal status
@@ -134,10 +137,22 @@ class Observe:
                 record()
 
 
-def _count_findings(body: bytes) -> dict[str, int]:
-    """Issues by severity in a $validate OperationOutcome; also counted per rule id in the metrics."""
+_SERIES: dict[tuple[str, int], tuple[Any, Any]] = {}
+
+
+def _series(operation: str, status: int) -> tuple[Any, Any]:
+    """The request counter and latency histogram of (operation, status); both label sets are bounded."""
+    found = _SERIES.get((operation, status))
+    if found is None:
+        labels = {"operation": operation, "status": str(status)}
+        found = _SERIES[(operation, status)] = (REQUESTS.labels(**labels), LATENCY.labels(**labels))
+    return found
+
+
+def _count_findings(answer: bytes | dict[str, Any]) -> dict[str, int]:
+    """Issues by severity in a $validate OperationOutcome (as sent, or its bytes); also counted per rule id in the metrics."""
     try:
-        outcome = orjson.loads(body)
+        outcome = answer if isinstance(answer, dict) else orjson.loads(answer)
     except orjson.JSONDecodeError:
         return {}
     issues = outcome.get("issue") if isinstance(outcome, dict) else None
@@ -196,7 +211,10 @@ class JsonFormatter(logging.Formatter):
             out.update(fields)
         if record.exc_info:
             out["error"] = self.formatException(record.exc_info)
-        return json.dumps(out, default=str)
+        try:
+            return orjson.dumps(out, default=str, option=orjson.OPT_NON_STR_KEYS).decode()
+        except TypeError:  # what orjson cannot write (an integer past 64 bits): the standard library can
+            return json.dumps(out, default=str)
 
 
 def log_config(level: str) -> dict[str, Any]:

@@ -52,4 +52,5 @@ async def _validate(request: Request, resource_type: str) -> Response:
     outcome = await run_in_threadpool(
         validate_operation, index_of(request), body, resource_type, mode=query.get("mode"), profile=query.get("profile")
     )
+    request.state.outcome = outcome  # the access log counts its findings without reading the response again
     return respond(request, outcome)

@@ -6,13 +6,15 @@ The loaded content (fragments or full releases) and the resources a request supp
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
-from typing import Any, Protocol
+from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
+from typing import Any, Protocol, TypeVar
 
 from .codesystem import CodeSystemIndex, index_code_system
 from .versions import is_pattern, pick
 
 Resource = Mapping[str, Any]
+T = TypeVar("T")
+MEMO_LIMIT = 50_000  # answers a chain keeps; past it the memo starts again, so hostile input cannot grow it
 
 
 class TerminologySource(Protocol):
@@ -57,6 +59,20 @@ class SourceChain:
 
     def __init__(self, sources: Sequence[TerminologySource]) -> None:
         self.sources = tuple(sources)
+        self._memo: dict[tuple[str, int, Hashable], tuple[Resource, Any]] = {}
+
+    def remembered(self, kind: str, resource: Resource, key: Hashable, work: Callable[[], T]) -> T:
+        """`work()` about `resource` (a value set of this chain), worked out once per chain: the sources
+        do not change while the chain lives. `work` must answer something immutable."""
+        full = (kind, id(resource), key)
+        hit = self._memo.get(full)
+        if hit is not None and hit[0] is resource:  # the same object, not a new one at a reused id
+            return hit[1]  # type: ignore[no-any-return]
+        value = work()
+        if len(self._memo) >= MEMO_LIMIT:
+            self._memo.clear()
+        self._memo[full] = (resource, value)
+        return value
 
     def code_system(self, url: str, version: str | None = None) -> CodeSystemIndex | None:
         """The release of `url` in `version` (a wildcard picks the newest that fits), else the newest."""

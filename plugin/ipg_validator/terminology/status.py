@@ -9,6 +9,7 @@ set that refers to them is not experimental or draft itself.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping
+from types import MappingProxyType
 from typing import Any
 
 from .codesystem import STANDARDS_STATUS, standards_status
@@ -42,8 +43,12 @@ def label(resource: Resource) -> str:
     return f"{url}|{resource['version']}" if resource.get("version") else url
 
 
-def value_set_chain(sources: SourceChain, vs: Resource) -> Iterator[Resource]:
+def value_set_chain(sources: SourceChain, vs: Resource) -> tuple[Resource, ...]:
     """`vs` and every value set it imports (include/exclude valueSet), each once."""
+    return sources.remembered("chain", vs, None, lambda: tuple(_imports(sources, vs)))
+
+
+def _imports(sources: SourceChain, vs: Resource) -> Iterator[Resource]:
     seen: set[str] = set()
     todo: list[tuple[Resource, int]] = [(vs, 0)]
     while todo:
@@ -100,14 +105,20 @@ def _deprecated(concept_ref: Resource) -> bool:
 
 def deprecated_in_value_set(sources: SourceChain, vs: Resource, system: str, code: str, where: str) -> Issue | None:
     """CONCEPT_DEPRECATED_IN_VALUESET: the value set (or one it imports) marks this concept deprecated."""
+    marked = sources.remembered("deprecated", vs, None, lambda: _deprecated_concepts(sources, vs)).get((system, code))
+    if marked is None:
+        return None
+    text = (f"The presence of the concept '{code}' in the system '{system}' in the value set {marked} "
+            "is marked with a status of deprecated and its use should be reviewed")
+    return Issue("warning", "business-rule", "code-comment", text, (where,), "CONCEPT_DEPRECATED_IN_VALUESET", in_message=False)
+
+
+def _deprecated_concepts(sources: SourceChain, vs: Resource) -> Mapping[tuple[Any, Any], str]:
+    """(system, code) of each concept the value set (or one it imports) marks deprecated, and the first value set that does."""
+    found: dict[tuple[Any, Any], str] = {}
     for current in value_set_chain(sources, vs):
         for inc in (current.get("compose") or {}).get("include") or ():
-            if inc.get("system") != system:
-                continue
-            for ref in inc.get("concept") or ():
-                if ref.get("code") == code and _deprecated(ref):
-                    text = (f"The presence of the concept '{code}' in the system '{system}' in the value set {label(current)} "
-                            "is marked with a status of deprecated and its use should be reviewed")
-                    return Issue("warning", "business-rule", "code-comment", text, (where,),
-                                 "CONCEPT_DEPRECATED_IN_VALUESET", in_message=False)
-    return None
+            for ref in (inc.get("concept") or ()) if isinstance(inc, Mapping) and isinstance(inc.get("system"), str) else ():
+                if isinstance(ref, Mapping) and isinstance(ref.get("code"), str) and _deprecated(ref):
+                    found.setdefault((inc["system"], ref["code"]), label(current))
+    return MappingProxyType(found)

@@ -289,7 +289,11 @@ def _membership(compose: Compose, vs: Resource, system: str, code: str, coding: 
     """(in the value set: True/False, None when the value set cannot be evaluated; the issues)."""
     sources = compose.sources
     try:
-        found = compose.member(vs, system, code, release)
+        rules = compose.rules
+        if rules.force or rules.default or rules.check or rules.value_sets:  # the request's own version rules
+            found = compose.member(vs, system, code, release)
+        else:  # the answer depends only on these, so the chain remembers it
+            found = sources.remembered("member", vs, (system, code, release), lambda: compose.member(vs, system, code, release))
     except ComposeError as exc:
         if exc.invalid:
             raise

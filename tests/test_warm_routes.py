@@ -1,0 +1,60 @@
+"""The start-up warm-up sends each kind of request through the app itself (every middleware, the
+real routes), and it is not traffic: no access-log line, no metric sample."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import warnings
+
+import pytest
+from ipg_validator.content.index import ContentIndex
+from ipg_validator.server import create_app
+from ipg_validator.server.health import warm_routes
+from ipg_validator.server.observability import FINDINGS, LATENCY, REQUESTS
+from ipg_validator.settings import Settings
+from prometheus_client import Metric
+
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore")
+    from fastapi.testclient import TestClient
+
+
+def _samples(*metrics: object) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+    """Every sample of these metrics, by name and labels."""
+    out = {}
+    for metric in metrics:
+        for family in metric.collect():  # type: ignore[attr-defined]
+            assert isinstance(family, Metric)
+            for sample in family.samples:
+                out[(sample.name, tuple(sorted(sample.labels.items())))] = sample.value
+    return out
+
+
+def test_every_warm_request_is_answered(index: ContentIndex) -> None:
+    statuses = asyncio.run(warm_routes(create_app(index, warm_up=False)))
+    assert len(statuses) >= 10 and set(statuses.values()) == {200}, statuses
+
+
+def test_warm_requests_pass_the_api_key_check(index: ContentIndex) -> None:
+    app = create_app(index, settings=Settings(api_keys=("secret-key",)), warm_up=False)
+    assert set(asyncio.run(warm_routes(app, "secret-key")).values()) == {200}
+    assert asyncio.run(warm_routes(app))["POST /fhir/Bundle/$validate"] == 401  # the check itself still holds
+
+
+def test_warm_up_is_neither_logged_nor_counted(index: ContentIndex, caplog: pytest.LogCaptureFixture) -> None:
+    before = _samples(REQUESTS, LATENCY, FINDINGS)
+    with caplog.at_level(logging.INFO, logger="ipg_validator.access"):
+        app = create_app(index)
+        with TestClient(app) as client:  # the lifespan runs the warm-up
+            assert _samples(REQUESTS, LATENCY, FINDINGS) == before
+            assert not [r for r in caplog.records if r.name == "ipg_validator.access"]
+            client.get("/healthz")  # a real request is both
+    assert len([r for r in caplog.records if r.name == "ipg_validator.access"]) == 1
+    healthz = ("ipg_requests_total", (("operation", "healthz"), ("status", "200")))
+    assert _samples(REQUESTS)[healthz] == before.get(healthz, 0) + 1
+
+
+def test_warm_up_is_off_when_asked(index: ContentIndex) -> None:
+    app = create_app(index, warm_up=False)
+    assert app.state.warm_routes is False
