@@ -11,7 +11,7 @@ import pytest
 from ipg_validator.content.index import ContentIndex
 from ipg_validator.server import create_app
 from ipg_validator.server.health import warm_routes
-from ipg_validator.server.observability import FINDINGS, LATENCY, REQUESTS
+from ipg_validator.server.observability import FINDINGS, LATENCY, REQUESTS, WARM_UP, WARM_UP_REQUESTS
 from ipg_validator.settings import Settings
 from prometheus_client import Metric
 
@@ -58,3 +58,13 @@ def test_warm_up_is_neither_logged_nor_counted(index: ContentIndex, caplog: pyte
 def test_warm_up_is_off_when_asked(index: ContentIndex) -> None:
     app = create_app(index, warm_up=False)
     assert app.state.warm_routes is False
+
+
+def test_warm_up_has_its_own_figures(index: ContentIndex) -> None:
+    """The warm-up is counted apart from traffic: its requests by status, and how long it took."""
+    before = _samples(WARM_UP_REQUESTS, WARM_UP)
+    with TestClient(create_app(index)):
+        after = _samples(WARM_UP_REQUESTS, WARM_UP)
+    ok = ("ipg_warm_up_requests_total", (("status", "200"),))
+    assert after[ok] - before.get(ok, 0) >= 10
+    assert after[("ipg_warm_up_seconds_count", ())] == before.get(("ipg_warm_up_seconds_count", ()), 0) + 1

@@ -52,7 +52,7 @@ from .access import BearerAuth, cors
 from .health import router as health_router, warm, warm_routes
 from .limits import TimeBudget
 from .negotiation import error_response, negotiate
-from .observability import Observe, record_content
+from .observability import Observe, record_content, record_warm_up
 from .routes_resources import router as resources_router
 from .routes_terminology import router as terminology_router
 from .routes_validate import router as validate_router
@@ -141,7 +141,9 @@ async def _warm_event_loop(app: FastAPI) -> AsyncIterator[None]:
     await run_in_threadpool(lambda: None)
     if getattr(app.state, "warm_routes", False):
         keys = app.state.settings.api_keys
-        await warm_routes(app, keys[0] if keys else None)
+        started = time.perf_counter()
+        statuses = await warm_routes(app, keys[0] if keys else None)
+        record_warm_up(time.perf_counter() - started, statuses.values())
     yield
 
 
