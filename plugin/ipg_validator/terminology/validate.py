@@ -55,7 +55,10 @@ def validate_code(
     rules = rules or VersionRules()
     if value_set is not None:
         check_filters(value_set)
-        Compose(sources, rules).check_imports(value_set)
+        if rules.value_sets:  # default-valueset-version can change which imports are read
+            Compose(sources, rules).check_imports(value_set)
+        else:  # the imports of a value set do not change while the chain lives: checked once
+            sources.remembered("imports-checked", value_set, None, lambda: Compose(sources, rules).check_imports(value_set))
         if options.display_language is None and value_set_language(value_set):
             options = replace(options, display_language=value_set_language(value_set))
     results = [_validate_one(sources, c, value_set, options, rules) for c in codings]
