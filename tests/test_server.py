@@ -286,6 +286,28 @@ def test_capability_statement(client: TestClient) -> None:
     assert "http://hl7.org/fhir/OperationDefinition/CodeSystem-lookup" in ops
 
 
+# The operations FHIR R4 itself defines (hl7.org/fhir/R4/operationslist.html) that this server offers.
+R4_OPERATIONS = {"ValueSet-expand", "ValueSet-validate-code", "CodeSystem-lookup", "CodeSystem-validate-code",
+                 "ConceptMap-translate", "Resource-validate", "CapabilityStatement-versions"}
+
+
+def test_every_operation_has_a_definition(client: TestClient) -> None:
+    """An operation FHIR does not define is described by an OperationDefinition this server serves."""
+    cs = fhir(client.get("/fhir/metadata"), 200, "CapabilityStatement")
+    rest = cs["rest"][0]
+    listed = [o for r in rest["resource"] for o in r.get("operation", [])] + rest.get("operation", [])
+    own = [o for o in listed if not o["definition"].startswith("http://hl7.org/fhir/OperationDefinition/")]
+    assert {o["definition"].rsplit("/", 1)[1] for o in listed if o not in own} <= R4_OPERATIONS
+    assert [o["name"] for o in own] == ["batch-validate-code"]
+    for operation in own:
+        found = fhir(client.get("/fhir/OperationDefinition", params={"url": operation["definition"]}), 200, "Bundle")
+        [entry] = found["entry"]
+        definition = entry["resource"]
+        assert definition["code"] == operation["name"] and definition["kind"] == "operation"
+        read = fhir(client.get(f"/fhir/OperationDefinition/{definition['id']}"), 200, "OperationDefinition")
+        assert read["url"] == operation["definition"]
+
+
 def test_terminology_capabilities(client: TestClient) -> None:
     tc = fhir(client.get("/fhir/metadata", params={"mode": "terminology"}), 200, "TerminologyCapabilities")
     systems = {c["uri"]: c for c in tc["codeSystem"]}

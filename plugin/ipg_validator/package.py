@@ -4,14 +4,13 @@ Layout (FHIR package specification, https://hl7.org/fhir/packages.html):
 
     package/package.json       name, version, fhirVersions, dependencies, canonical, ...
     package/.index.json        index-version 1: each resource file with resourceType, id, url, version, kind, type
-    package/<Type>-<id>.json   the CodeSystems, ValueSets, NamingSystems, StructureDefinitions
-                               (and any OperationDefinition or SearchParameter in the shipped content)
+    package/<Type>-<id>.json   the CodeSystems, ValueSets, NamingSystems, StructureDefinitions and
+                               OperationDefinitions (and any SearchParameter in the shipped content)
     package/example/...        the example encounter Bundles, with their own .index.json
 
 Only the shipped content goes in: a licensed TRUD release loaded with --content never does.
-Every operation the server offers ($validate, $validate-code, $expand, $lookup) is defined by
-FHIR itself, so there is no OperationDefinition of our own to ship; one added to the shipped
-content would be packaged like the other conformance resources.
+The one operation FHIR R4 does not define, ValueSet/$batch-validate-code, has its
+OperationDefinition in the shipped content (profiles/), and is packaged with it.
 """
 
 from __future__ import annotations

@@ -20,7 +20,7 @@ TERMINOLOGY_SERVER = "http://hl7.org/fhir/CapabilityStatement/terminology-server
 CONTENT_EXTENSION = "http://hl7.org/fhir/5.0/StructureDefinition/extension-TerminologyCapabilities.codeSystem.content"
 OPERATION_DEFINITION = "http://hl7.org/fhir/OperationDefinition/"
 
-RESOURCE_TYPES = ("CodeSystem", "ValueSet", "NamingSystem", "StructureDefinition")
+RESOURCE_TYPES = ("CodeSystem", "ValueSet", "NamingSystem", "StructureDefinition", "OperationDefinition")
 OPERATIONS = {
     "CodeSystem": ("lookup", "validate-code"),
     "ValueSet": ("expand", "validate-code", "batch-validate-code"),
@@ -113,7 +113,7 @@ def capability_statement(
         "fhirVersion": FHIR_VERSION,
         "format": FORMATS,
         "rest": [{**rest, "resource": [
-            *(_resource(kind) for kind in RESOURCE_TYPES), TRANSLATE, *(_validated(kind, index) for kind in VALIDATED)
+            *(_resource(kind, index) for kind in RESOURCE_TYPES), TRANSLATE, *(_validated(kind, index) for kind in VALIDATED)
         ], "operation": [{"name": name, "definition": url} for name, url in SYSTEM_OPERATIONS]}],
     }
 
@@ -161,7 +161,16 @@ def _implementation(index: ContentIndex, base_url: str | None) -> dict[str, Any]
     return out
 
 
-def _resource(kind: str) -> dict[str, Any]:
+def operation_definition(index: ContentIndex, kind: str, code: str) -> str:
+    """The canonical of the operation `code` on `kind`: the content's own OperationDefinition for an
+    operation FHIR does not define, else FHIR's."""
+    for od in index.resources.get("OperationDefinition", ()):
+        if od.get("code") == code and kind in (od.get("resource") or ()) and od.get("url"):
+            return str(od["url"])
+    return f"{OPERATION_DEFINITION}{kind}-{code}"
+
+
+def _resource(kind: str, index: ContentIndex) -> dict[str, Any]:
     out: dict[str, Any] = {
         "type": kind,
         "interaction": [{"code": "read"}, {"code": "search-type"}],
@@ -169,7 +178,7 @@ def _resource(kind: str) -> dict[str, Any]:
     }
     operations = OPERATIONS.get(kind, ())
     if operations:
-        out["operation"] = [{"name": op, "definition": f"{OPERATION_DEFINITION}{kind}-{op}"} for op in operations]
+        out["operation"] = [{"name": op, "definition": operation_definition(index, kind, op)} for op in operations]
     return out
 
 
