@@ -11,7 +11,7 @@ from ipg_validator.terminology.expand import expand
 from ipg_validator.terminology.results import Coding, ValidationResult
 from ipg_validator.terminology.sources import RequestResources, SourceChain
 from ipg_validator.terminology.validate import validate_code
-from ipg_validator.terminology.versions import VersionConflict, VersionRules, more_detailed, pick, version_matches
+from ipg_validator.terminology.versions import VersionConflict, VersionRules, more_detailed, pick, version_key, version_matches
 
 SYSTEM = "http://example.org/CodeSystem/colours"
 VS = "http://example.org/ValueSet/colours"
@@ -240,3 +240,30 @@ def test_http_unknown_value_set_version_is_404(client: TestClient) -> None:
     assert response.status_code == 404
     issue = response.json()["issue"][0]
     assert issue["details"]["text"] == f"A definition for the value Set '{VS}|9.9.9' could not be found"
+
+
+def test_default_valueset_version_decides_validation_as_it_decides_expansion() -> None:
+    """An import without a version read in the default-valueset-version release: blue is only in
+    the import's version 2 (which includes 1.2.0); with the rule naming version 1 it is not a member."""
+    imp_1 = value_set("1.0.0", version="1", url="http://example.org/ValueSet/imp")
+    imp_2 = value_set("1.2.0", version="2", url="http://example.org/ValueSet/imp")
+    top = {"resourceType": "ValueSet", "url": "http://example.org/ValueSet/top", "version": "1", "status": "active",
+           "compose": {"include": [{"valueSet": ["http://example.org/ValueSet/imp"]}]}}
+    chain = sources(imp_1, imp_2, top)
+    pinned = VersionRules.from_canonicals([("default-valueset-version", "http://example.org/ValueSet/imp|1")])
+    assert validate_code(chain, [Coding(SYSTEM, "blue")], value_set=top).result is True
+    assert validate_code(chain, [Coding(SYSTEM, "blue")], value_set=top, rules=pinned).result is False
+    assert {i.code for i in expand(chain, top, rules=pinned).items} == {"red", "green"}
+    answer = validate_code(chain, [Coding(SYSTEM, "green")], value_set=top, rules=pinned)
+    assert (answer.result, answer.version) == (True, "1.0.0")
+
+
+def test_newest_release_compares_numbers_not_text() -> None:
+    """NHS releases are not semver: OPCS-4 4.11 is newer than 4.10, whatever order they come in."""
+    opcs = [code_system("4.10", "red"), code_system("4.11", "red"), code_system("4.9", "red")]
+    for order in (opcs, opcs[::-1]):
+        chain = SourceChain([RequestResources(order)])
+        assert chain.code_system(SYSTEM).version == "4.11"
+        assert chain.code_system(SYSTEM, "4.x").version == "4.11"
+        assert chain.code_system(SYSTEM, "4.*").version == "4.11"
+    assert [v for v in sorted(["1.2.0", "1.2.0-beta", "1.10.0", "1.9.1"], key=version_key)] == ["1.2.0-beta", "1.2.0", "1.9.1", "1.10.0"]

@@ -18,6 +18,7 @@ from pydantic import ValidationError
 from ..fhir.models import model_class
 from ..rules.ruleset import RuleError, RuleSet, read_rule_set
 from ..terminology.codesystem import FRAGMENT_CONTENT, CodeSystemIndex, index_code_system
+from ..terminology.versions import version_key
 from .index import ContentIndex
 from .paths import shipped_content
 
@@ -188,13 +189,8 @@ def _add_aliases(file: Path, data: Mapping[str, Any], aliases: dict[str, str]) -
             aliases[uid["value"]] = preferred[0]
 
 
-def _version_key(version: str | None) -> tuple[Any, ...]:
-    parts = (version or "").replace("-", ".").split(".")
-    return tuple((0, int(p), "") if p.isdigit() else (1, 0, p) for p in parts)
-
-
 def _newest_first(items: list[Any], version_of: Any) -> tuple[Any, ...]:
-    return tuple(sorted(items, key=lambda item: _version_key(version_of(item)), reverse=True))
+    return tuple(sorted(items, key=lambda item: version_key(version_of(item)), reverse=True))
 
 
 def _frozen(mapping: dict[str, Any]) -> Mapping[str, Any]:

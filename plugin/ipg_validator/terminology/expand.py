@@ -57,7 +57,7 @@ def expand(
         page = items[offset: offset + count if count is not None else None]
     used = list(compose.used_systems)
     notes = [messages.fragment_expansion(cs) for cs in compose.used_systems.values() if cs.is_fragment]
-    resources = [(v, "ValueSet") for v in value_set_chain(sources, vs)]
+    resources = [(v, "ValueSet") for v in value_set_chain(sources, vs, compose.rules.value_sets)]
     resources += [(cs.resource, "CodeSystem") for cs in compose.used_systems.values()]
     return Expansion(items=page, total=len(items), offset=offset, used_code_systems=used, issues=notes,
                      used_value_sets=list(compose.used_value_sets),

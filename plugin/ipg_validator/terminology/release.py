@@ -40,7 +40,7 @@ def include_for(sources: SourceChain, rules: VersionRules, vs: Resource, system:
     When includes name several releases, the one in the coding's version wins (holding the code or
     not), else the newest release that holds the code with the coding's display, else the newest
     release that holds it (a code in two releases is read in the newer)."""
-    found = [inc for current in value_set_chain(sources, vs)
+    found = [inc for current in value_set_chain(sources, vs, rules.value_sets)
              for inc in (current.get("compose") or {}).get("include") or () if inc.get("system") == system]
     if len({inc.get("version") for inc in found}) < 2:
         return found[0] if found else None

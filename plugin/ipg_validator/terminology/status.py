@@ -43,12 +43,15 @@ def label(resource: Resource) -> str:
     return f"{url}|{resource['version']}" if resource.get("version") else url
 
 
-def value_set_chain(sources: SourceChain, vs: Resource) -> tuple[Resource, ...]:
-    """`vs` and every value set it imports (include/exclude valueSet), each once."""
-    return sources.remembered("chain", vs, None, lambda: tuple(_imports(sources, vs)))
+def value_set_chain(sources: SourceChain, vs: Resource, defaults: Mapping[str, str] | None = None) -> tuple[Resource, ...]:
+    """`vs` and every value set it imports (include/exclude valueSet), each once; `defaults`
+    (default-valueset-version: url -> version) names the version of an import that gives none."""
+    if defaults:  # the request's own rule: worked out afresh, never remembered
+        return tuple(_imports(sources, vs, defaults))
+    return sources.remembered("chain", vs, None, lambda: tuple(_imports(sources, vs, {})))
 
 
-def _imports(sources: SourceChain, vs: Resource) -> Iterator[Resource]:
+def _imports(sources: SourceChain, vs: Resource, defaults: Mapping[str, str]) -> Iterator[Resource]:
     seen: set[str] = set()
     todo: list[tuple[Resource, int]] = [(vs, 0)]
     while todo:
@@ -64,7 +67,7 @@ def _imports(sources: SourceChain, vs: Resource) -> Iterator[Resource]:
         for part in (*(compose.get("include") or ()), *(compose.get("exclude") or ())):
             for ref in part.get("valueSet") or ():
                 url, version = split_canonical(str(ref))
-                found = sources.value_set(url, version)
+                found = sources.value_set(url, version or defaults.get(url))
                 if found is not None:
                     todo.append((found, depth + 1))
 
@@ -103,9 +106,13 @@ def _deprecated(concept_ref: Resource) -> bool:
     return False
 
 
-def deprecated_in_value_set(sources: SourceChain, vs: Resource, system: str, code: str, where: str) -> Issue | None:
+def deprecated_in_value_set(sources: SourceChain, vs: Resource, system: str, code: str, where: str,
+                            defaults: Mapping[str, str] | None = None) -> Issue | None:
     """CONCEPT_DEPRECATED_IN_VALUESET: the value set (or one it imports) marks this concept deprecated."""
-    marked = sources.remembered("deprecated", vs, None, lambda: _deprecated_concepts(sources, vs)).get((system, code))
+    if defaults:
+        marked = _deprecated_concepts(sources, vs, defaults).get((system, code))
+    else:
+        marked = sources.remembered("deprecated", vs, None, lambda: _deprecated_concepts(sources, vs)).get((system, code))
     if marked is None:
         return None
     text = (f"The presence of the concept '{code}' in the system '{system}' in the value set {marked} "
@@ -113,10 +120,10 @@ def deprecated_in_value_set(sources: SourceChain, vs: Resource, system: str, cod
     return Issue("warning", "business-rule", "code-comment", text, (where,), "CONCEPT_DEPRECATED_IN_VALUESET", in_message=False)
 
 
-def _deprecated_concepts(sources: SourceChain, vs: Resource) -> Mapping[tuple[Any, Any], str]:
+def _deprecated_concepts(sources: SourceChain, vs: Resource, defaults: Mapping[str, str] | None = None) -> Mapping[tuple[Any, Any], str]:
     """(system, code) of each concept the value set (or one it imports) marks deprecated, and the first value set that does."""
     found: dict[tuple[Any, Any], str] = {}
-    for current in value_set_chain(sources, vs):
+    for current in value_set_chain(sources, vs, defaults):
         for inc in (current.get("compose") or {}).get("include") or ():
             for ref in (inc.get("concept") or ()) if isinstance(inc, Mapping) and isinstance(inc.get("system"), str) else ():
                 if isinstance(ref, Mapping) and isinstance(ref.get("code"), str) and _deprecated(ref):

@@ -68,13 +68,14 @@ def validate_code(
         answer = _concept_without_value_set(results, codings)
     else:
         answer = _concept_in_value_set(results, codings, value_set)
-    answer.issues += _status_notes(sources, value_set, results)
+    answer.issues += _status_notes(sources, value_set, results, rules.value_sets)
     return answer
 
 
-def _status_notes(sources: SourceChain, vs: Resource | None, results: Sequence[ValidationResult]) -> list[Issue]:
+def _status_notes(sources: SourceChain, vs: Resource | None, results: Sequence[ValidationResult],
+                  defaults: Mapping[str, str]) -> list[Issue]:
     """Information issues for a deprecated/withdrawn/... value set or code system the validation used."""
-    used: list[tuple[Resource, str]] = [(v, "ValueSet") for v in (value_set_chain(sources, vs) if vs is not None else ())]
+    used: list[tuple[Resource, str]] = [(v, "ValueSet") for v in (value_set_chain(sources, vs, defaults) if vs is not None else ())]
     for r in results:
         cs = sources.code_system(r.system, r.version) if r.system else None
         if cs is not None:
@@ -194,7 +195,7 @@ def _validate_one(sources: SourceChain, coding: Coding, vs: Resource | None, opt
             in_vs = False
         else:
             found, vs_issues = _membership(Compose(sources, rules), vs, system, code, coding, concept, cs.version)
-            marked = deprecated_in_value_set(sources, vs, system, code, coding.at("code")) if found else None
+            marked = deprecated_in_value_set(sources, vs, system, code, coding.at("code"), rules.value_sets) if found else None
             vs_issues += [marked] if marked else []
             if found is False:  # a wrong display of a code that is not in the value set anyway is a warning
                 issues[:] = [replace(i, severity=WARNING) if i.tx_code == "invalid-display" and i.is_error else i for i in issues]

@@ -46,23 +46,24 @@ def more_detailed(pattern: str | None, version: str | None) -> bool:
     return is_pattern(pattern) and not is_pattern(version) and version_matches(pattern, version)
 
 
-def _semver_key(version: str | None) -> tuple[int, int, int, int, str] | None:
-    found = SEMVER.fullmatch(version or "")
-    if found is None:
-        return None
-    major, minor, patch, pre = found.groups()
-    return int(major), int(minor), int(patch), 0 if pre else 1, pre or ""
+def version_key(version: str | None) -> tuple[tuple[int, int, str], ...]:
+    """A sort key that orders releases oldest to newest: numeric segments as numbers (OPCS-4 4.10 before
+    4.11), text segments after them, and a semver pre-release (`1.2.0-beta`) before its release."""
+    text = version or ""
+    found = SEMVER.fullmatch(text)
+    parts = ".".join(found.groups()[:3]) if found else text.replace("-", ".")
+    key = tuple((0, int(p), "") if p.isdigit() else (1, 0, p) for p in parts.split("."))
+    if found:
+        pre = found.group(4)
+        key += ((1, 0, pre),) if pre else ((2, 0, ""),)
+    return key
 
 
 def newest(items: Sequence[T], version_of: Callable[[T], str | None]) -> T | None:
-    """The newest of `items` by semantic version; when versions are not semver, the last one given."""
+    """The newest of `items` by `version_key`; of equal versions, the last one given."""
     best: T | None = None
     for item in items:
-        if best is None:
-            best = item
-            continue
-        mine, theirs = _semver_key(version_of(item)), _semver_key(version_of(best))
-        if mine is None or theirs is None or mine >= theirs:
+        if best is None or version_key(version_of(item)) >= version_key(version_of(best)):
             best = item
     return best
 
