@@ -87,3 +87,21 @@ def test_lookup_with_supplement_returns_its_designation(client: TestClient) -> N
                     {"name": "useSupplement", "valueCanonical": SUPPLEMENT})
     designations = [p for p in response.json()["parameter"] if p["name"] == "designation"]
     assert any(part.get("valueString") == "Rood" for d in designations for part in d["part"])
+
+
+def test_a_supplement_of_an_unknown_code_system_is_refused() -> None:
+    """Not skipped in silence: the supplement cannot apply, and the answer says which code system is missing."""
+    with pytest.raises(SupplementMissing) as caught:
+        with_supplements(SourceChain([RequestResources([SUPP])]), [SUPPLEMENT])
+    assert SYSTEM in caught.value.issue.text and caught.value.issue.expression == ("useSupplement",)
+
+
+def test_lookup_lists_only_the_supplements_of_the_system_looked_up(client: TestClient) -> None:
+    other = {**BASE, "url": "http://example.org/CodeSystem/other"}
+    answer = client.post("/fhir/CodeSystem/$lookup", json={"resourceType": "Parameters", "parameter": [
+        {"name": "system", "valueUri": other["url"]}, {"name": "code", "valueCode": "red"},
+        {"name": "useSupplement", "valueCanonical": SUPPLEMENT},
+        *({"name": "tx-resource", "resource": r} for r in (BASE, SUPP, other))]})
+    assert answer.status_code == 200
+    assert not [p for p in answer.json()["parameter"] if p["name"] == "used-supplement"]
+    assert not [p for p in answer.json()["parameter"] if p["name"] == "designation" and any(x.get("valueString") == "Rood" for x in p["part"])]

@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 from ipg_validator.content.index import ContentIndex
+from ipg_validator.fhir.errors import FhirError
 from ipg_validator.fhir.parameters import Params
 from ipg_validator.fhir.terminology_ops import ACCEPT_LANGUAGE, lookup_op, validate_code_op
 
@@ -83,3 +84,20 @@ def test_lookup_property_chooses_what_is_returned(index: ContentIndex) -> None:
     with_designations = lookup_answer(index, ("property", "designation"), ("property", "definition"))
     assert len(named(with_designations, "designation")) == 3 and named(with_designations, "definition")
     assert not named(with_designations, "property")
+
+
+@pytest.mark.parametrize("name", ["displayLanguage", "language"])
+def test_lookup_refuses_a_display_language_that_is_not_a_language_list(index: ContentIndex, name: str) -> None:
+    """As $validate-code and $expand do: a 400 INVALID_DISPLAY_NAME, not a silent fallback."""
+    with pytest.raises(FhirError) as refused:
+        lookup_answer(index, (name, "!!;q=7"))
+    assert refused.value.status == 400 and refused.value.issues[0].message_id == "INVALID_DISPLAY_NAME"
+
+
+def test_two_forced_versions_of_one_system_name_the_parameter(index: ContentIndex) -> None:
+    params = Params([("system", MULTILINGUAL["url"]), ("code", "liver"), ("tx-resource", MULTILINGUAL),
+                     ("force-system-version", f"{MULTILINGUAL['url']}|1"), ("force-system-version", f"{MULTILINGUAL['url']}|2")])
+    with pytest.raises(FhirError) as refused:
+        validate_code_op(index, params, resource_type="CodeSystem")
+    [issue] = refused.value.issues
+    assert (refused.value.status, issue.code, issue.expression) == (400, "invalid", ("force-system-version",))

@@ -11,7 +11,7 @@ import pytest
 from ipg_validator.content.index import ContentIndex
 from ipg_validator.server import create_app
 from ipg_validator.server.health import warm_routes
-from ipg_validator.server.observability import FINDINGS, LATENCY, REQUESTS, WARM_UP, WARM_UP_REQUESTS
+from ipg_validator.server.observability import FINDINGS, LATENCY, REQUESTS, WARM_UP_EXTENSION, WARM_UP_REQUESTS, WARM_UP_SECONDS
 from ipg_validator.settings import Settings
 from prometheus_client import Metric
 
@@ -62,9 +62,29 @@ def test_warm_up_is_off_when_asked(index: ContentIndex) -> None:
 
 def test_warm_up_has_its_own_figures(index: ContentIndex) -> None:
     """The warm-up is counted apart from traffic: its requests by status, and how long it took."""
-    before = _samples(WARM_UP_REQUESTS, WARM_UP)
+    before = _samples(WARM_UP_REQUESTS, WARM_UP_SECONDS)
     with TestClient(create_app(index)):
-        after = _samples(WARM_UP_REQUESTS, WARM_UP)
+        after = _samples(WARM_UP_REQUESTS, WARM_UP_SECONDS)
     ok = ("ipg_warm_up_requests_total", (("status", "200"),))
     assert after[ok] - before.get(ok, 0) >= 10
     assert after[("ipg_warm_up_seconds_count", ())] == before.get(("ipg_warm_up_seconds_count", ()), 0) + 1
+
+
+def test_the_warm_up_mark_is_the_scope_extension(index: ContentIndex) -> None:
+    """A request carrying the warm-up extension (which an HTTP client cannot set) is left out of the metrics."""
+    app = create_app(index, warm_up=False)
+    before = _samples(REQUESTS)
+    scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "GET", "scheme": "http",
+             "path": "/healthz", "raw_path": b"/healthz", "query_string": b"", "root_path": "", "headers": [],
+             "client": ("127.0.0.1", 0), "server": ("127.0.0.1", 0), "extensions": {WARM_UP_EXTENSION: {}}}
+    sent: list[dict[str, object]] = []
+
+    async def receive() -> dict[str, object]:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message: dict[str, object]) -> None:
+        sent.append(message)
+
+    asyncio.run(app(scope, receive, send))
+    assert sent[0]["status"] == 200
+    assert _samples(REQUESTS) == before

@@ -121,20 +121,24 @@ class _Judge:
 
     def member(self, url: str, item: CodedItem) -> bool:
         key = (url, item.system, item.code)
-        if key not in self._member:
-            vs = self.index.value_set(url)
-            try:
-                found = Compose(self.sources).member(vs, item.system or "", item.code) if vs else Membership.OUT
-            except ComposeError:
-                found = Membership.OUT
-            self._member[key] = found is not Membership.OUT
-        return self._member[key]
+        known = self._member.get(key)  # one read: another thread may clear the shared memo at any time
+        if known is not None:
+            return known
+        vs = self.index.value_set(url)
+        try:
+            found = Compose(self.sources).member(vs, item.system or "", item.code) if vs else Membership.OUT
+        except ComposeError:
+            found = Membership.OUT
+        answer = found is not Membership.OUT
+        self._member[key] = answer
+        return answer
 
     def members(self, url: str) -> list[tuple[str, str | None]]:
-        if url not in self._codes:
+        known = self._codes.get(url)
+        if known is None:
             vs = self.index.value_set(url)
-            self._codes[url] = [(i.code, i.display) for i in expand(self.sources, vs).items] if vs else []
-        return self._codes[url]
+            known = self._codes[url] = [(i.code, i.display) for i in expand(self.sources, vs).items] if vs else []
+        return known
 
     def codings_only(self, entries: list[Entry]) -> list[Issue]:
         return [i for e in entries if e.kind in ("Procedure", "Condition") for i in coded_items(self.sources, e.resource, e.path, self.codings)[1]]

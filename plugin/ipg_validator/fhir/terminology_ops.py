@@ -19,7 +19,7 @@ from ..terminology.lookup import lookup
 from ..terminology import messages
 from ..terminology.results import Coding, Issue
 from ..terminology.sources import RequestResources, SourceChain, split_canonical
-from ..terminology.supplements import SupplementMissing, required_supplements, supplement_designations, with_supplements
+from ..terminology.supplements import SupplementMissing, required_supplements, supplement_designations, supplementing, with_supplements
 from ..terminology.validate import ValidateOptions, validate_code, vs_label
 from ..terminology.versions import CHECK, DEFAULT, FORCE, VALUESET_DEFAULT, VersionConflict, VersionRules
 from .errors import FhirError
@@ -65,12 +65,16 @@ def _fhir_core() -> RequestResources:
     return RequestResources(fhir_core_resources())
 
 
-def display_language(params: Params) -> str | None:
-    """`displayLanguage` (a 400 when it is not a language list), else the Accept-Language header."""
-    asked = params.text("displayLanguage")
-    if asked is not None and not is_valid_list(asked):
-        raise FhirError(400, [messages.invalid_display_language(asked)])
-    return asked or params.text(ACCEPT_LANGUAGE)
+def display_language(params: Params, names: tuple[str, ...] = ("displayLanguage",)) -> str | None:
+    """The first of the `names` parameters given (a 400 when it is not a language list), else the
+    Accept-Language header."""
+    for name in names:
+        asked = params.text(name)
+        if asked is not None:
+            if not is_valid_list(asked):
+                raise FhirError(400, [messages.invalid_display_language(asked)])
+            return asked
+    return params.text(ACCEPT_LANGUAGE)
 
 
 def designation_options(params: Params, vs: Resource) -> DesignationOptions:
@@ -142,12 +146,13 @@ def lookup_op(index: ContentIndex, params: Params, *, limits: Limits = Limits())
     if not system or not code:
         raise FhirError.of(400, "required", "$lookup needs a system and a code (or a coding)", "code" if system else "system")
     # HAPI's remote terminology support sends the display language as `language`
-    language = params.text("displayLanguage") or params.text("language") or params.text(ACCEPT_LANGUAGE)
+    language = display_language(params, ("displayLanguage", "language"))
     result = lookup(sources, system, code, version, language)
     if not result.found:
         known_system = not any(i.is_error for i in result.issues)
         missing = [messages.code_not_found(result.system, result.code, "code")] if known_system else []
         raise FhirError(404, [*missing, *result.issues])
+    supplements = supplementing(sources, supplements, result.system)  # only those of the system looked up
     result.designations = supplement_designations(sources, supplements, result.code, result.designations)
     wanted = frozenset(str(p) for p in params.all("property") if isinstance(p, str))
     return lookup_parameters(result, wanted if wanted and "*" not in wanted else None, supplements)  # `*`: every property

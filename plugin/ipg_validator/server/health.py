@@ -26,7 +26,7 @@ from ..fhir.parameters import Params
 from ..fhir.terminology_ops import expand_op, validate_code_op
 from ..fhir.validate_op import validate_operation
 from ..web.examples import examples_folder
-from .observability import WARM_UP, metrics_response
+from .observability import WARM_UP_EXTENSION, metrics_response
 
 router = APIRouter()
 
@@ -155,7 +155,7 @@ async def warm_routes(app: ASGIApp, api_key: str | None = None) -> dict[str, int
         scope = {
             "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": method, "scheme": "http",
             "path": path, "raw_path": path.encode(), "query_string": urlencode(query).encode(), "root_path": "",
-            "headers": headers, "client": ("127.0.0.1", 0), "server": ("127.0.0.1", 0), "extensions": {WARM_UP: {}},
+            "headers": headers, "client": ("127.0.0.1", 0), "server": ("127.0.0.1", 0), "extensions": {WARM_UP_EXTENSION: {}},
         }
         answer: list[Message] = []
         try:

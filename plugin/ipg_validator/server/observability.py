@@ -37,7 +37,7 @@ REQUEST_ID = "x-request-id"
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
 RULES_SYSTEM = "https://ipg-validator.org/fhir/CodeSystem/ipg672-rules"
 MESSAGE_ID = "http://hl7.org/fhir/StructureDefinition/operationoutcome-message-id"
-WARM_UP = "ipg-validator.warm-up"  # an ASGI scope extension (clients cannot set one): the start-up's own requests
+WARM_UP_EXTENSION = "ipg-validator.warm-up"  # an ASGI scope extension (clients cannot set one): the start-up's own requests
 _SAFE_ID = re.compile(r"[A-Za-z0-9._:\-]{1,128}")
 _OPEN = ("healthz", "readyz", "metrics")
 _TYPES = frozenset({"CodeSystem", "ValueSet", "NamingSystem", "StructureDefinition", "OperationDefinition",
@@ -50,7 +50,7 @@ LATENCY = Histogram(
     buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
 )
 FINDINGS = Counter("ipg_validation_findings_total", "Issues reported by $validate, by rule (or message) id and severity", ["rule", "severity"])
-WARM_UP = Histogram("ipg_warm_up_seconds", "Time each worker spent at start answering one request of each kind through itself (not client traffic)",
+WARM_UP_SECONDS = Histogram("ipg_warm_up_seconds", "Time each worker spent at start answering one request of each kind through itself (not client traffic)",
                     buckets=(0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10))
 WARM_UP_REQUESTS = Counter("ipg_warm_up_requests_total", "Requests each worker sent through itself at start, by status (not client traffic)", ["status"])
 CONTENT_LOAD = Gauge("ipg_content_load_seconds", "Seconds taken to load and index the content at start", multiprocess_mode="max")
@@ -93,7 +93,7 @@ class Observe:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or WARM_UP in scope.get("extensions", ()):
+        if scope["type"] != "http" or WARM_UP_EXTENSION in scope.get("extensions", ()):
             await self.app(scope, receive, send)  # the warm-up is not traffic: neither logged nor counted
             return
         started = time.perf_counter()
@@ -185,7 +185,7 @@ def _rule_of(issue: dict[str, Any]) -> str:
 def record_warm_up(seconds: float, statuses: Iterable[int]) -> None:
     """The start-up warm-up's own figures. Recording them also sets up this worker's counter and histogram
     files (prometheus multiprocess mode), which the first client request would otherwise pay for."""
-    WARM_UP.observe(seconds)
+    WARM_UP_SECONDS.observe(seconds)
     for status in statuses:
         WARM_UP_REQUESTS.labels(status=str(status)).inc()
 

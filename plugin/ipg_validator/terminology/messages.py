@@ -82,7 +82,7 @@ def version_check(system: str, version: str, wanted: str, where: str | None) -> 
 def version_rules_conflict(parameter: str, system: str, versions: list[str]) -> Issue:
     text = f"The {parameter} parameters name more than one version of '{system}': {', '.join(versions)}"
     kind = "OVERRIDE" if parameter == "force-system-version" else "DEFAULT"
-    return Issue(ERROR, "exception", "version-error", text, (), f"SYSTEM_VERSION_MULTIPLE_{kind}")
+    return Issue(ERROR, "invalid", "version-error", text + ": send one", (parameter,), f"SYSTEM_VERSION_MULTIPLE_{kind}")
 
 
 def unknown_pinned_import(url: str, version: str) -> Issue:
@@ -272,6 +272,12 @@ SUPPLEMENT_MISSING = "VALUESET_SUPPLEMENT_MISSING"
 
 def supplement_missing(canonical: str) -> Issue:
     return Issue(ERROR, "not-found", "not-found", f"Required supplement not found: {canonical}", (), SUPPLEMENT_MISSING)
+
+
+def supplement_base_unknown(canonical: str, base: str, version: str | None) -> Issue:
+    label = f"{base}|{version}" if version else base
+    text = f"The supplement {canonical} adds to the code system {label}, which is not known: send it as a tx-resource"
+    return Issue(ERROR, "not-found", "not-found", text, ("useSupplement",), SUPPLEMENT_MISSING)
 
 
 def invalid_display_language(value: str) -> Issue:

@@ -52,7 +52,7 @@ def with_supplements(sources: SourceChain, canonicals: Sequence[str]) -> tuple[S
         base_url, base_version = split_canonical(str(supplement.resource.get("supplements") or ""))
         base = merged.get(base_url) or _copy(sources.code_system(base_url, base_version))
         if base is None:
-            continue
+            raise SupplementMissing(messages.supplement_base_unknown(canonical, base_url, base_version))
         merged[base_url] = merge(base, supplement)
         used.append(f"{supplement.url}|{supplement.version}" if supplement.version else supplement.url)
     if not merged:
@@ -114,3 +114,13 @@ def _value(supplement: CodeSystemIndex, code: str, value: Any) -> dict[str, Any]
     """A property value keyed by the type the supplement declares for it (string when undeclared)."""
     kind = next((str(p.get("type")) for p in supplement.resource.get("property") or () if p.get("code") == code and p.get("type")), "string")
     return {value_key(kind): value}
+
+
+def supplementing(sources: SourceChain, used: Iterable[str], system: str) -> list[str]:
+    """The supplements among `used` (`url|version`) that supplement `system`."""
+    found = []
+    for canonical in used:
+        supplement = sources.code_system(*split_canonical(canonical))
+        if supplement is not None and split_canonical(str(supplement.resource.get("supplements") or ""))[0] == system:
+            found.append(canonical)
+    return found
