@@ -58,3 +58,76 @@ def test_a_well_formed_tx_resource_concept_map_still_translates(client: TestClie
     answer = fhir_answer(response, 200, "Parameters")
     match = next(p for p in answer["parameter"] if p["name"] == "match")
     assert match["part"][0]["valueCoding"] == {"system": TARGET, "code": "b"}
+
+
+# -- CodeSystems: a designation language that is not a string is no language ----------------------
+
+def code_system(**changes: Any) -> dict[str, Any]:
+    concept = {"code": "a", "display": "Apple", "designation": [{"language": 5, "value": "Apfel"}, {"language": "fr", "value": "Pomme"}]}
+    return {"resourceType": "CodeSystem", "url": CS_URL, "version": "1", "status": "active", "content": "complete",
+            "property": [{"code": "colour", "type": "code"}], "concept": [concept], **changes}
+
+
+VALUE_SET = {"resourceType": "ValueSet", "url": VS_URL, "status": "active", "compose": {"include": [{"system": CS_URL}]}}
+GERMAN = {"name": "displayLanguage", "valueCode": "de"}
+CODE_A = ({"name": "code", "valueCode": "a"}, {"name": "system", "valueUri": CS_URL})
+
+
+def value_of(parameters: dict[str, Any], name: str) -> Any:
+    found = next(p for p in parameters["parameter"] if p["name"] == name)
+    return next(v for k, v in found.items() if k.startswith("value"))
+
+
+def test_validate_code_reads_a_designation_language_that_is_not_a_string_as_none(client: TestClient) -> None:
+    response = post(client, "ValueSet/$validate-code", tx(code_system()), tx(VALUE_SET), {"name": "url", "valueUri": VS_URL},
+                    *CODE_A, {"name": "display", "valueString": "Apfel"}, GERMAN)
+    answer = fhir_answer(response, 200, "Parameters")
+    assert value_of(answer, "result") is True  # a display in no known language is valid for any language
+
+
+def test_lookup_reads_a_designation_language_that_is_not_a_string_as_none(client: TestClient) -> None:
+    answer = fhir_answer(post(client, "CodeSystem/$lookup", tx(code_system()), *CODE_A, GERMAN), 200, "Parameters")
+    assert value_of(answer, "display") == "Apple"
+    designations = [{p["name"]: next(v for k, v in p.items() if k.startswith("value")) for p in d["part"]}
+                    for d in answer["parameter"] if d["name"] == "designation"]
+    assert {"value": "Apfel"} in designations  # kept, without the language it does not have
+
+
+def test_expand_reads_a_designation_language_that_is_not_a_string_as_none(client: TestClient) -> None:
+    response = post(client, "ValueSet/$expand", tx(code_system()), tx(VALUE_SET), {"name": "url", "valueUri": VS_URL}, GERMAN,
+                    {"name": "includeDesignations", "valueBoolean": True})
+    contains = fhir_answer(response, 200, "ValueSet")["expansion"]["contains"]
+    assert [c["code"] for c in contains] == ["a"]
+    assert {"value": "Apfel"} in contains[0]["designation"]
+    assert all(isinstance(d.get("language", ""), str) for d in contains[0]["designation"])
+
+
+# -- CodeSystems and supplements: array items that are not objects are skipped ---------------------
+
+@pytest.mark.parametrize("changes", [
+    {"property": ["x"]},
+    {"concept": [{"code": "a", "display": "Apple", "property": ["x", {"code": "colour", "valueCode": "red"}]}]},
+    {"concept": ["x", {"code": "a", "display": "Apple", "designation": ["x"]}]},
+])
+def test_lookup_skips_code_system_items_that_are_not_objects(client: TestClient, changes: dict[str, Any]) -> None:
+    answer = fhir_answer(post(client, "CodeSystem/$lookup", tx(code_system(**changes)), *CODE_A), 200, "Parameters")
+    assert value_of(answer, "display") == "Apple"
+
+
+def test_expand_skips_declared_properties_that_are_not_objects(client: TestClient) -> None:
+    response = post(client, "ValueSet/$expand", tx(code_system(property=["x", {"code": "colour", "type": "code"}])), tx(VALUE_SET),
+                    {"name": "url", "valueUri": VS_URL}, {"name": "property", "valueString": "colour"})
+    assert response.status_code == 200, response.text  # (expansion.property is the R5 element tx clients read)
+    assert response.json()["expansion"]["property"] == [{"code": "colour"}]
+    assert [c["code"] for c in response.json()["expansion"]["contains"]] == ["a"]
+
+
+def test_a_supplement_with_property_items_that_are_not_objects_is_merged_without_them(client: TestClient) -> None:
+    supplement = {"resourceType": "CodeSystem", "url": "http://example.org/supplement", "version": "1", "status": "active",
+                  "content": "supplement", "supplements": CS_URL, "property": ["x", {"code": "size", "type": "string"}],
+                  "concept": [{"code": "a", "property": ["y", {"code": "size", "valueString": "big"}]}]}
+    response = post(client, "CodeSystem/$lookup", tx(code_system()), tx(supplement), *CODE_A,
+                    {"name": "useSupplement", "valueCanonical": "http://example.org/supplement"})
+    answer = fhir_answer(response, 200, "Parameters")
+    properties = {p["part"][0]["valueCode"]: p["part"][1] for p in answer["parameter"] if p["name"] == "property"}
+    assert properties["size"] == {"name": "value", "valueString": "big"}

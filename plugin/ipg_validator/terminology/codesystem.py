@@ -67,7 +67,12 @@ class CodeSystemIndex:
 
     @property
     def version(self) -> str | None:
-        return self.resource.get("version")
+        return text(self.resource.get("version"))
+
+    @property
+    def language(self) -> str | None:
+        """The code system's language (that of its displays); a value that is not a string is no language."""
+        return text(self.resource.get("language"))
 
     @property
     def content(self) -> str:
@@ -130,6 +135,23 @@ class CodeSystemIndex:
                 stack.extend(reversed(concept.children))
 
 
+def text(value: Any) -> str | None:
+    """`value` when it is a string, else None: an element of the wrong JSON type is read as absent."""
+    return value if isinstance(value, str) else None
+
+
+def objects(value: Any) -> list[Mapping[str, Any]]:
+    """The JSON objects of an array element; anything else (not an array, items that are not objects) is skipped."""
+    return [v for v in value if isinstance(v, Mapping)] if isinstance(value, list) else []
+
+
+def _designation(d: Mapping[str, Any]) -> Mapping[str, Any] | None:
+    """A designation as the engine reads it: a string value, a string language and an object use, else dropped."""
+    if not isinstance(d.get("value"), str):
+        return None
+    return {k: v for k, v in d.items() if not (k == "language" and not isinstance(v, str)) and not (k == "use" and not isinstance(v, Mapping))}
+
+
 def _property_value(prop: Mapping[str, Any]) -> Any:
     for key, value in prop.items():
         if key.startswith("value"):
@@ -146,39 +168,41 @@ def index_code_system(resource: Mapping[str, Any]) -> CodeSystemIndex:
 
     def visit(items: list[Mapping[str, Any]], parent: str | None) -> None:
         for item in items:
-            code = item["code"]
+            code = item.get("code")
+            if not isinstance(code, str):
+                continue
             if code not in raw:
                 raw[code] = item
                 order.append(code)
             if parent is not None:
                 _link(parents, children, parent, code)
-            visit(item.get("concept", []), code)
+            visit(objects(item.get("concept")), code)
 
-    visit(list(resource.get("concept", [])), None)
+    visit(objects(resource.get("concept")), None)
     for code, item in raw.items():
-        for prop in item.get("property", []):
+        for prop in objects(item.get("property")):
             value = _property_value(prop)
             if prop.get("code") == "parent" and isinstance(value, str):
                 _link(parents, children, value, code)
             elif prop.get("code") == "child" and isinstance(value, str):
                 _link(parents, children, code, value)
 
-    abstract_codes = {NOT_SELECTABLE} | {p.get("code") for p in resource.get("property", [])
-                                         if p.get("uri") == NOT_SELECTABLE_URI}
+    abstract_codes = {NOT_SELECTABLE} | {p["code"] for p in objects(resource.get("property"))
+                                         if p.get("uri") == NOT_SELECTABLE_URI and isinstance(p.get("code"), str)}
     concepts = {
         code: Concept(
             code=code,
-            display=item.get("display"),
-            definition=item.get("definition"),
+            display=text(item.get("display")),
+            definition=text(item.get("definition")),
             parents=tuple(parents.get(code, ())),
             children=tuple(c for c in children.get(code, ()) if c in raw),
             properties=tuple(
                 (p["code"], _property_value(p))
-                for p in item.get("property", [])
-                if p.get("code") not in ("parent", "child")
+                for p in objects(item.get("property"))
+                if isinstance(p.get("code"), str) and p["code"] not in ("parent", "child")
             ),
-            designations=tuple(item.get("designation", [])),
-            abstract=any(p.get("code") in abstract_codes and _property_value(p) is True for p in item.get("property", [])),
+            designations=tuple(d for d in map(_designation, objects(item.get("designation"))) if d is not None),
+            abstract=any(p.get("code") in abstract_codes and _property_value(p) is True for p in objects(item.get("property"))),
             standards_status=standards_status(item),
             extensions=tuple(e for e in item.get("extension") or () if isinstance(e, Mapping)),
         )
