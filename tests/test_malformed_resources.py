@@ -131,3 +131,21 @@ def test_a_supplement_with_property_items_that_are_not_objects_is_merged_without
     answer = fhir_answer(response, 200, "Parameters")
     properties = {p["part"][0]["valueCode"]: p["part"][1] for p in answer["parameter"] if p["name"] == "property"}
     assert properties["size"] == {"name": "value", "valueString": "big"}
+
+
+# -- $lookup: a property value is typed by its declaration only when it fits it --------------------
+
+@pytest.mark.parametrize("value,declared,expected", [
+    ({"valueBoolean": False}, "code", {"valueBoolean": False}),
+    ({"valueInteger": 3}, "code", {"valueInteger": 3}),
+    ({"valueCode": "red"}, "code", {"valueCode": "red"}),
+    ({"valueString": "yes"}, "boolean", {"valueCode": "yes"}),
+    ({"valueBoolean": True}, "integer", {"valueBoolean": True}),
+])
+def test_lookup_types_a_property_by_its_declaration_only_when_the_value_fits(client: TestClient, value: dict[str, Any], declared: str,
+                                                                               expected: dict[str, Any]) -> None:
+    cs = code_system(property=[{"code": "colour", "type": declared}],
+                     concept=[{"code": "a", "display": "Apple", "property": [{"code": "colour", **value}]}])
+    answer = fhir_answer(post(client, "CodeSystem/$lookup", tx(cs), *CODE_A), 200, "Parameters")
+    colour = next(p for p in answer["parameter"] if p["name"] == "property" and p["part"][0]["valueCode"] == "colour")
+    assert colour["part"][1] == {"name": "value", **expected}

@@ -178,7 +178,7 @@ def lookup_parameters(result: LookupResult, wanted: frozenset[str] | None = None
         out.append({"name": "designation", "part": parts})
     for code, value in (prop for prop in result.properties if shown(prop[0])):
         declared = result.property_types.get(code)
-        typed = {f"value{declared[0].upper()}{declared[1:]}": value} if declared else _typed(value)
+        typed = {f"value{declared[0].upper()}{declared[1:]}": value} if declared and _fits(declared, value) else _typed(value)
         out.append({"name": "property", "part": [{"name": "code", "valueCode": code}, {"name": "value", **typed}]})
     out += [{"name": "used-supplement", "valueCanonical": used} for used in supplements]
     if result.issues:
@@ -188,6 +188,19 @@ def lookup_parameters(result: LookupResult, wanted: frozenset[str] | None = None
 
 def _value_key(name: str, value: Any) -> str:
     return {"language": "valueCode", "use": "valueCoding", "source": "valueCanonical"}.get(name, "valueString")
+
+
+DECLARED_PYTHON_TYPES: dict[str, type | tuple[type, ...]] = {
+    "code": str, "string": str, "uri": str, "dateTime": str, "boolean": bool, "integer": int, "decimal": (int, float, str), "Coding": dict,
+}
+
+
+def _fits(declared: str, value: Any) -> bool:
+    """Whether `value` (as the CodeSystem gave it) is valid JSON for a property of the type the CodeSystem declares."""
+    kind = DECLARED_PYTHON_TYPES.get(declared)
+    if kind is None or (isinstance(value, bool) and declared != "boolean"):
+        return False
+    return isinstance(value, kind)
 
 
 def _typed(value: Any) -> dict[str, Any]:
