@@ -176,7 +176,9 @@ def lookup_parameters(result: LookupResult, wanted: frozenset[str] | None = None
     for designation in result.designations if shown("designation") else ():
         parts = [{"name": k, _value_key(k, designation[k]): designation[k]} for k in ("language", "use", "source", "value") if k in designation]
         out.append({"name": "designation", "part": parts})
-    for code, value in (prop for prop in result.properties if shown(prop[0])):
+    for code, value in ((c, _coding(v) if isinstance(v, dict) else v) for c, v in result.properties if shown(c)):
+        if value is None or value == "" or value == {}:  # no value (or none FHIR can carry): nothing to send
+            continue
         declared = result.property_types.get(code)
         typed = {f"value{declared[0].upper()}{declared[1:]}": value} if declared and _fits(declared, value) else _typed(value)
         out.append({"name": "property", "part": [{"name": "code", "valueCode": code}, {"name": "value", **typed}]})
@@ -200,7 +202,12 @@ def _fits(declared: str, value: Any) -> bool:
     kind = DECLARED_PYTHON_TYPES.get(declared)
     if kind is None or (isinstance(value, bool) and declared != "boolean"):
         return False
-    return isinstance(value, kind)
+    return isinstance(value, kind) and (declared != "code" or is_fhir_code(value))
+
+
+def _coding(value: dict[str, Any]) -> dict[str, Any]:
+    """A Coding property value with only its string elements (a CodeSystem may send anything)."""
+    return {k: value[k] for k in ("system", "version", "code", "display") if isinstance(value.get(k), str) and value[k]}
 
 
 def _typed(value: Any) -> dict[str, Any]:
@@ -210,4 +217,4 @@ def _typed(value: Any) -> dict[str, Any]:
         return {"valueInteger": value}
     if isinstance(value, dict):
         return {"valueCoding": value}
-    return {"valueCode": value} if isinstance(value, str) and " " not in value else {"valueString": str(value)}
+    return {"valueCode": value} if isinstance(value, str) and is_fhir_code(value) and " " not in value else {"valueString": str(value)}

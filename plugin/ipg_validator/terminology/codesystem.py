@@ -146,10 +146,18 @@ def objects(value: Any) -> list[Mapping[str, Any]]:
 
 
 def _designation(d: Mapping[str, Any]) -> Mapping[str, Any] | None:
-    """A designation as the engine reads it: a string value, a string language and an object use, else dropped."""
+    """A designation as the engine reads it: a string value (else dropped), a string language, and a use of
+    the Coding's string elements; a language or use of another JSON type is read as absent."""
     if not isinstance(d.get("value"), str):
         return None
-    return {k: v for k, v in d.items() if not (k == "language" and not isinstance(v, str)) and not (k == "use" and not isinstance(v, Mapping))}
+    out = {k: v for k, v in d.items() if k not in ("language", "use")}
+    if isinstance(d.get("language"), str):
+        out["language"] = d["language"]
+    use = d.get("use")
+    use = {k: use[k] for k in ("system", "version", "code", "display") if isinstance(use.get(k), str)} if isinstance(use, Mapping) else None
+    if use:
+        out["use"] = use
+    return out
 
 
 def _property_value(prop: Mapping[str, Any]) -> Any:
