@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
@@ -13,6 +14,7 @@ STATUS = "status"
 INACTIVE = "inactive"
 FRAGMENT_CONTENT = ("fragment", "example", "not-present")
 STANDARDS_STATUS = "http://hl7.org/fhir/StructureDefinition/structuredefinition-standards-status"
+LANGUAGE_CODE = re.compile(r"[^\s]+")  # a designation language: a FHIR code without spaces (else read as none)
 NO_LONGER_CURRENT = ("deprecated", "withdrawn")  # standards statuses of a concept or designation no longer to be used
 
 
@@ -146,15 +148,15 @@ def objects(value: Any) -> list[Mapping[str, Any]]:
 
 
 def _designation(d: Mapping[str, Any]) -> Mapping[str, Any] | None:
-    """A designation as the engine reads it: a string value (else dropped), a string language, and a use of
-    the Coding's string elements; a language or use of another JSON type is read as absent."""
-    if not isinstance(d.get("value"), str):
+    """A designation as the engine reads it: a string value (else dropped), a language code, and a use of the
+    Coding's string elements; a language or use of another JSON type (or an empty one) is read as absent."""
+    if not text(d.get("value")):
         return None
     out = {k: v for k, v in d.items() if k not in ("language", "use")}
-    if isinstance(d.get("language"), str):
+    if text(d.get("language")) and LANGUAGE_CODE.fullmatch(d["language"]):
         out["language"] = d["language"]
     use = d.get("use")
-    use = {k: use[k] for k in ("system", "version", "code", "display") if isinstance(use.get(k), str)} if isinstance(use, Mapping) else None
+    use = {k: use[k] for k in ("system", "version", "code", "display") if text(use.get(k))} if isinstance(use, Mapping) else None
     if use:
         out["use"] = use
     return out
