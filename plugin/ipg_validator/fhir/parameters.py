@@ -176,9 +176,11 @@ def lookup_parameters(result: LookupResult, wanted: frozenset[str] | None = None
     for designation in result.designations if shown("designation") else ():
         parts = [{"name": k, _value_key(k, designation[k]): designation[k]} for k in ("language", "use", "source", "value") if k in designation]
         out.append({"name": "designation", "part": parts})
-    for code, value in (prop for prop in result.properties if shown(prop[0])):
+    for code, value in ((c, _coding(v) if isinstance(v, dict) else v) for c, v in result.properties if shown(c)):
+        if value is None or value == "" or value == {}:  # no value (or none FHIR can carry): nothing to send
+            continue
         declared = result.property_types.get(code)
-        typed = {f"value{declared[0].upper()}{declared[1:]}": value} if declared else _typed(value)
+        typed = {f"value{declared[0].upper()}{declared[1:]}": value} if declared and _fits(declared, value) else _typed(value)
         out.append({"name": "property", "part": [{"name": "code", "valueCode": code}, {"name": "value", **typed}]})
     out += [{"name": "used-supplement", "valueCanonical": used} for used in supplements]
     if result.issues:
@@ -190,6 +192,24 @@ def _value_key(name: str, value: Any) -> str:
     return {"language": "valueCode", "use": "valueCoding", "source": "valueCanonical"}.get(name, "valueString")
 
 
+DECLARED_PYTHON_TYPES: dict[str, type | tuple[type, ...]] = {
+    "code": str, "string": str, "uri": str, "dateTime": str, "boolean": bool, "integer": int, "decimal": (int, float, str), "Coding": dict,
+}
+
+
+def _fits(declared: str, value: Any) -> bool:
+    """Whether `value` (as the CodeSystem gave it) is valid JSON for a property of the type the CodeSystem declares."""
+    kind = DECLARED_PYTHON_TYPES.get(declared)
+    if kind is None or (isinstance(value, bool) and declared != "boolean"):
+        return False
+    return isinstance(value, kind) and (declared != "code" or is_fhir_code(value))
+
+
+def _coding(value: dict[str, Any]) -> dict[str, Any]:
+    """A Coding property value with only its string elements (a CodeSystem may send anything)."""
+    return {k: value[k] for k in ("system", "version", "code", "display") if isinstance(value.get(k), str) and value[k]}
+
+
 def _typed(value: Any) -> dict[str, Any]:
     if isinstance(value, bool):
         return {"valueBoolean": value}
@@ -197,4 +217,4 @@ def _typed(value: Any) -> dict[str, Any]:
         return {"valueInteger": value}
     if isinstance(value, dict):
         return {"valueCoding": value}
-    return {"valueCode": value} if isinstance(value, str) and " " not in value else {"valueString": str(value)}
+    return {"valueCode": value} if isinstance(value, str) and is_fhir_code(value) and " " not in value else {"valueString": str(value)}

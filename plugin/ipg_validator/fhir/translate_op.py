@@ -12,7 +12,8 @@ from typing import Any
 
 from ..content.index import ContentIndex
 from ..terminology.sources import split_canonical
-from ..terminology.translate import MapCoding, Match, TranslateRequest, Translation, translate
+from ..terminology import messages
+from ..terminology.translate import MapCoding, Match, TranslateRequest, Translation, malformed_element, translate
 from .errors import FhirError
 from .limits import Limits
 from .parameters import Params
@@ -39,8 +40,8 @@ def _concept_maps(index: ContentIndex, params: Params, instance: str | None, lim
     """The maps to use: the inline `conceptMap`, the one named by url or id, or every map known."""
     inline = params.get("conceptMap")
     if isinstance(inline, dict):
-        return [inline]
-    known = [r for r in supplied_resources(params, limits) if r.get("resourceType") == "ConceptMap"]
+        return _checked([inline], "conceptMap")
+    known = _checked([r for r in supplied_resources(params, limits) if r.get("resourceType") == "ConceptMap"], "tx-resource")
     known += list(index.resources.get("ConceptMap", ()))
     if instance is not None:
         chosen = [m for m in known if m.get("id") == instance]
@@ -57,6 +58,15 @@ def _concept_maps(index: ContentIndex, params: Params, instance: str | None, lim
         shown = f"{url}|{version}" if version else url
         raise FhirError.of(404, "not-found", f"The ConceptMap '{shown}' is not known to this server", "url")
     return chosen
+
+
+def _checked(maps: list[Resource], parameter: str) -> list[Resource]:
+    """`maps` (sent with the request), refused (400) when an element $translate reads is not a string."""
+    for concept_map in maps:
+        found = malformed_element(concept_map)
+        if found is not None:
+            raise FhirError(400, [messages.not_a_string(*found, parameter)])
+    return maps
 
 
 def _requests(params: Params) -> list[TranslateRequest]:

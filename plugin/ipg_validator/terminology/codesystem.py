@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
@@ -13,6 +14,7 @@ STATUS = "status"
 INACTIVE = "inactive"
 FRAGMENT_CONTENT = ("fragment", "example", "not-present")
 STANDARDS_STATUS = "http://hl7.org/fhir/StructureDefinition/structuredefinition-standards-status"
+LANGUAGE_CODE = re.compile(r"[^\s]+")  # a designation language: a FHIR code without spaces (else read as none)
 NO_LONGER_CURRENT = ("deprecated", "withdrawn")  # standards statuses of a concept or designation no longer to be used
 
 
@@ -67,7 +69,12 @@ class CodeSystemIndex:
 
     @property
     def version(self) -> str | None:
-        return self.resource.get("version")
+        return text(self.resource.get("version"))
+
+    @property
+    def language(self) -> str | None:
+        """The code system's language (that of its displays); a value that is not a string is no language."""
+        return text(self.resource.get("language"))
 
     @property
     def content(self) -> str:
@@ -130,6 +137,31 @@ class CodeSystemIndex:
                 stack.extend(reversed(concept.children))
 
 
+def text(value: Any) -> str | None:
+    """`value` when it is a string, else None: an element of the wrong JSON type is read as absent."""
+    return value if isinstance(value, str) else None
+
+
+def objects(value: Any) -> list[Mapping[str, Any]]:
+    """The JSON objects of an array element; anything else (not an array, items that are not objects) is skipped."""
+    return [v for v in value if isinstance(v, Mapping)] if isinstance(value, list) else []
+
+
+def _designation(d: Mapping[str, Any]) -> Mapping[str, Any] | None:
+    """A designation as the engine reads it: a string value (else dropped), a language code, and a use of the
+    Coding's string elements; a language or use of another JSON type (or an empty one) is read as absent."""
+    if not text(d.get("value")):
+        return None
+    out = {k: v for k, v in d.items() if k not in ("language", "use")}
+    if text(d.get("language")) and LANGUAGE_CODE.fullmatch(d["language"]):
+        out["language"] = d["language"]
+    use = d.get("use")
+    use = {k: use[k] for k in ("system", "version", "code", "display") if text(use.get(k))} if isinstance(use, Mapping) else None
+    if use:
+        out["use"] = use
+    return out
+
+
 def _property_value(prop: Mapping[str, Any]) -> Any:
     for key, value in prop.items():
         if key.startswith("value"):
@@ -146,39 +178,41 @@ def index_code_system(resource: Mapping[str, Any]) -> CodeSystemIndex:
 
     def visit(items: list[Mapping[str, Any]], parent: str | None) -> None:
         for item in items:
-            code = item["code"]
+            code = item.get("code")
+            if not isinstance(code, str):
+                continue
             if code not in raw:
                 raw[code] = item
                 order.append(code)
             if parent is not None:
                 _link(parents, children, parent, code)
-            visit(item.get("concept", []), code)
+            visit(objects(item.get("concept")), code)
 
-    visit(list(resource.get("concept", [])), None)
+    visit(objects(resource.get("concept")), None)
     for code, item in raw.items():
-        for prop in item.get("property", []):
+        for prop in objects(item.get("property")):
             value = _property_value(prop)
             if prop.get("code") == "parent" and isinstance(value, str):
                 _link(parents, children, value, code)
             elif prop.get("code") == "child" and isinstance(value, str):
                 _link(parents, children, code, value)
 
-    abstract_codes = {NOT_SELECTABLE} | {p.get("code") for p in resource.get("property", [])
-                                         if p.get("uri") == NOT_SELECTABLE_URI}
+    abstract_codes = {NOT_SELECTABLE} | {p["code"] for p in objects(resource.get("property"))
+                                         if p.get("uri") == NOT_SELECTABLE_URI and isinstance(p.get("code"), str)}
     concepts = {
         code: Concept(
             code=code,
-            display=item.get("display"),
-            definition=item.get("definition"),
+            display=text(item.get("display")),
+            definition=text(item.get("definition")),
             parents=tuple(parents.get(code, ())),
             children=tuple(c for c in children.get(code, ()) if c in raw),
             properties=tuple(
                 (p["code"], _property_value(p))
-                for p in item.get("property", [])
-                if p.get("code") not in ("parent", "child")
+                for p in objects(item.get("property"))
+                if isinstance(p.get("code"), str) and p["code"] not in ("parent", "child")
             ),
-            designations=tuple(item.get("designation", [])),
-            abstract=any(p.get("code") in abstract_codes and _property_value(p) is True for p in item.get("property", [])),
+            designations=tuple(d for d in map(_designation, objects(item.get("designation"))) if d is not None),
+            abstract=any(p.get("code") in abstract_codes and _property_value(p) is True for p in objects(item.get("property"))),
             standards_status=standards_status(item),
             extensions=tuple(e for e in item.get("extension") or () if isinstance(e, Mapping)),
         )

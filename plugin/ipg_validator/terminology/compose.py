@@ -14,7 +14,7 @@ from typing import Any
 import orjson
 
 from . import messages
-from .codesystem import CodeSystemIndex, Concept
+from .codesystem import CodeSystemIndex, Concept, objects
 from .filters import FilterError, concept_matches, structural_match
 from .multirelease import excludes_every_release, merged, mixed_systems, newest_release_first, versions_match
 from .results import ExpansionItem, Issue
@@ -128,7 +128,7 @@ class Compose:
         cs = self._code_system(system, wanted, wanted if wanted != version else None)
         listed = inc.get("concept")
         if listed is not None:
-            codes = {c.get("code") for c in listed}
+            codes = {c["code"] for c in objects(listed) if isinstance(c.get("code"), str)}
             if cs is not None and not cs.case_sensitive:
                 codes = {c.casefold() for c in codes if c} | codes
             if code not in codes and (cs is None or cs.case_sensitive or code.casefold() not in codes):
@@ -212,8 +212,10 @@ class Compose:
             raise ComposeError(issue)
         if "concept" in inc:
             out = []
-            for ref in inc["concept"]:
-                concept = cs.get(ref.get("code", ""))
+            for ref in objects(inc["concept"]):  # items that are not objects, or have no string code, list nothing
+                if not isinstance(ref.get("code"), str):
+                    continue
+                concept = cs.get(ref["code"])
                 if concept is None and not cs.is_fragment:
                     continue
                 out.append(_item(cs, concept, ref))

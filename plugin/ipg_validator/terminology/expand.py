@@ -44,7 +44,7 @@ def expand(
     """
     compose = Compose(sources, rules=rules or VersionRules(), max_items=max_items)
     items = compose.expand(vs)
-    languages = {(cs.url, cs.version): cs.resource.get("language") for cs in compose.used_systems.values()}
+    languages = {(cs.url, cs.version): cs.language for cs in compose.used_systems.values()}
     items = localise(with_concept_extensions(items, compose.used_systems), languages, designations)
     if active_only:
         items = [i for i in items if not i.inactive]

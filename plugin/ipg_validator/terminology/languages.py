@@ -115,7 +115,7 @@ def expansion_parameter(vs: Mapping[str, Any], name: str) -> Any:
 
 def displays(cs: CodeSystemIndex, concept: Concept) -> list[Display]:
     """The concept's display (in the code system's language) and its designations that have a value."""
-    out = [Display(concept.display, cs.resource.get("language"))] if concept.display else []
+    out = [Display(concept.display, cs.language)] if concept.display else []
     for d in concept.designations:
         value = d.get("value")
         if d.get("use") and not d.get("language"):
@@ -125,9 +125,9 @@ def displays(cs: CodeSystemIndex, concept: Concept) -> list[Display]:
     return out
 
 
-def matches_language(language: str | None, tags: Sequence[str]) -> bool:
+def matches_language(language: object, tags: Sequence[str]) -> bool:
     """Whether `language` is one of `tags`, or a regional form of one (`de-CH` for `de`), or the reverse."""
-    if language is None:
+    if not isinstance(language, str):  # none, or not a string (a malformed designation): no language
         return False
     lang = language.lower()
     return any(lang == t.lower() or lang.startswith(t.lower() + "-") or t.lower().startswith(lang + "-") for t in tags)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from . import messages
+from .codesystem import objects
 from .formats import Form, format_for, normalise
 from .languages import preferred, requested
 from .results import LookupResult
@@ -40,7 +41,7 @@ def lookup(sources: SourceChain, system: str, code: str, version: str | None = N
     result.inactive = concept.inactive
     result.designations = list(concept.designations)
     if concept.display:  # the display is a designation too: the preferred one in the code system's language
-        language = cs.resource.get("language")
+        language = cs.language
         result.designations.append({**({"language": language} if language else {}),
                                     "use": messages.PREFERRED_FOR_LANGUAGE, "value": concept.display})
     result.properties = [("parent", p) for p in concept.parents]
@@ -49,6 +50,6 @@ def lookup(sources: SourceChain, system: str, code: str, version: str | None = N
     if not any(name == "inactive" for name, _ in result.properties):
         result.properties.append(("inactive", concept.inactive))
     result.properties.sort(key=lambda prop: prop[0])  # by property code, as terminology servers list them
-    declared = cs.resource.get("property") or ()
+    declared = objects(cs.resource.get("property"))
     result.property_types = {p["code"]: p["type"] for p in declared if isinstance(p.get("code"), str) and isinstance(p.get("type"), str)}
     return result

@@ -288,3 +288,14 @@ def invalid_display_language(value: str) -> Issue:
 LANGUAGE_SYSTEM = "urn:ietf:bcp:47"  # a `designation` parameter `urn:ietf:bcp:47|de` asks for designations in German
 PREFERRED_FOR_LANGUAGE = {"system": "http://terminology.hl7.org/CodeSystem/hl7TermMaintInfra",
                           "code": "preferredForLanguage", "display": "Preferred For Language"}
+
+
+JSON_TYPES = {dict: "an object", list: "an array", bool: "a boolean", int: "a number", float: "a number"}
+
+
+def not_a_string(path: str, value: object, parameter: str) -> Issue:
+    """An element of a resource the request supplied (`parameter`: tx-resource, conceptMap) that must be a string."""
+    kind = JSON_TYPES.get(type(value), type(value).__name__)
+    text = (f"{path} in the {parameter} parameter is {kind}, but it must be a string (a code, URI or text): "
+            f"correct the resource and send it again")
+    return Issue(ERROR, "structure", "invalid-data", text, (path,), "RESOURCE_ELEMENT_NOT_A_STRING")

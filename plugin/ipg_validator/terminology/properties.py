@@ -7,7 +7,7 @@ from dataclasses import replace
 from typing import Any
 
 from . import messages
-from .codesystem import CodeSystemIndex
+from .codesystem import CodeSystemIndex, objects, text
 from .results import ExpansionItem, PropertyDef
 
 DEFINITION = "definition"
@@ -17,7 +17,7 @@ DEFINITION_DEF = PropertyDef(DEFINITION, messages.DEFINITION_PROPERTY_URI, "stri
 def declared_properties(systems: Iterable[CodeSystemIndex], wanted: Sequence[str]) -> list[PropertyDef]:
     """The requested properties, in request order, that the code systems declare (`definition` always)."""
     found: dict[str, PropertyDef] = {}
-    declarations = [p for cs in systems for p in cs.resource.get("property") or () if isinstance(p, dict)]
+    declarations = [p for cs in systems for p in objects(cs.resource.get("property"))]
     for code in wanted:
         if code in found:
             continue
@@ -26,7 +26,7 @@ def declared_properties(systems: Iterable[CodeSystemIndex], wanted: Sequence[str
             continue
         decl = next((p for p in declarations if p.get("code") == code), None)
         if decl is not None:
-            found[code] = PropertyDef(code, decl.get("uri"), str(decl.get("type") or "string"))
+            found[code] = PropertyDef(code, text(decl.get("uri")), text(decl.get("type")) or "string")
     return list(found.values())
 
 

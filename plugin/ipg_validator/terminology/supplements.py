@@ -11,7 +11,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from . import messages
-from .codesystem import CodeSystemIndex
+from .codesystem import CodeSystemIndex, objects
 from .properties import value_key
 from .results import Issue
 from .sources import RequestResources, SourceChain, split_canonical
@@ -62,23 +62,23 @@ def with_supplements(sources: SourceChain, canonicals: Sequence[str]) -> tuple[S
 
 def merge(base: dict[str, Any], supplement: CodeSystemIndex) -> dict[str, Any]:
     """`base` (a CodeSystem resource, changed in place) with the supplement's declarations and concept content."""
-    declared = {p.get("code") for p in base.get("property") or ()}
-    extra = [p for p in supplement.resource.get("property") or () if p.get("code") not in declared]
+    declared = {p.get("code") for p in objects(base.get("property"))}
+    extra = [p for p in objects(supplement.resource.get("property")) if p.get("code") not in declared]
     if extra:
-        base["property"] = [*(base.get("property") or ()), *extra]
-    language = supplement.resource.get("language")
-    for concept in _concepts(base.get("concept") or ()):
-        added = supplement.concepts.get(concept.get("code", ""))
+        base["property"] = [*objects(base.get("property")), *extra]
+    language = supplement.language
+    for concept in _concepts(objects(base.get("concept"))):
+        added = supplement.concepts.get(concept["code"]) if isinstance(concept.get("code"), str) else None
         if added is None:
             continue
         designations = [d if "language" in d or not language else {"language": language, **d} for d in added.designations]
         if designations:
-            concept["designation"] = [*(concept.get("designation") or ()), *designations]
+            concept["designation"] = [*objects(concept.get("designation")), *designations]
         props = [{"code": code, **_value(supplement, code, value)} for code, value in added.properties]
         if props:
-            concept["property"] = [*(concept.get("property") or ()), *props]
+            concept["property"] = [*objects(concept.get("property")), *props]
         if added.extensions:  # label, itemWeight, rendering, ...: the supplement's say about the concept
-            concept["extension"] = [*(concept.get("extension") or ()), *added.extensions]
+            concept["extension"] = [*objects(concept.get("extension")), *added.extensions]
         if added.display and not concept.get("display"):
             concept["display"] = added.display
     return base
@@ -92,7 +92,7 @@ def supplement_designations(sources: SourceChain, used: Sequence[str], code: str
         url, version = split_canonical(canonical)
         supplement = sources.code_system(url, version)
         concept = supplement.get(code) if supplement is not None else None
-        language = supplement.resource.get("language") if supplement is not None else None
+        language = supplement.language if supplement is not None else None
         for d in concept.designations if concept is not None else ():
             added.setdefault((d.get("language") or language, d.get("value")), canonical)
     own = [d for d in designations if (d.get("language"), d.get("value")) not in added]
@@ -107,12 +107,12 @@ def _copy(cs: CodeSystemIndex | None) -> dict[str, Any] | None:
 def _concepts(items: Iterable[dict[str, Any]]) -> Iterable[dict[str, Any]]:
     for item in items:
         yield item
-        yield from _concepts(item.get("concept") or ())
+        yield from _concepts(objects(item.get("concept")))
 
 
 def _value(supplement: CodeSystemIndex, code: str, value: Any) -> dict[str, Any]:
     """A property value keyed by the type the supplement declares for it (string when undeclared)."""
-    kind = next((str(p.get("type")) for p in supplement.resource.get("property") or () if p.get("code") == code and p.get("type")), "string")
+    kind = next((p["type"] for p in objects(supplement.resource.get("property")) if p.get("code") == code and isinstance(p.get("type"), str)), "string")
     return {value_key(kind): value}
 
 

@@ -86,15 +86,44 @@ def equivalence(target: Mapping[str, Any]) -> str:
     return EQUIVALENCE_OF.get(str(target.get("relationship")), "equivalent")
 
 
+SCOPE_ELEMENTS = tuple(f"{side}{kind}" for side in ("source", "target") for kind in ("Uri", "Canonical", "ScopeUri", "ScopeCanonical"))
+GROUP_TEXTS = ("source", "target")
+ELEMENT_TEXTS = ("code", "display")
+TARGET_TEXTS = ("code", "display", "equivalence", "relationship")
+UNMAPPED_TEXTS = ("mode", "code", "display", "relationship")
+
+
+def malformed_element(concept_map: Resource) -> tuple[str, Any] | None:
+    """The path (`ConceptMap.group[0].target`) and value of the first element $translate reads that is not
+    a string, or None."""
+    paths = [(f"ConceptMap.{name}", concept_map.get(name)) for name in ("url", "version", *SCOPE_ELEMENTS)]
+    for g, group in enumerate(_list(concept_map.get("group"))):
+        at = f"ConceptMap.group[{g}]"
+        paths += [(f"{at}.{name}", group.get(name)) for name in GROUP_TEXTS]
+        unmapped = group.get("unmapped")
+        if isinstance(unmapped, Mapping):
+            paths += [(f"{at}.unmapped.{name}", unmapped.get(name)) for name in UNMAPPED_TEXTS]
+        for e, element in enumerate(_list(group.get("element"))):
+            paths += [(f"{at}.element[{e}].{name}", element.get(name)) for name in ELEMENT_TEXTS]
+            for t, mapped in enumerate(_list(element.get("target"))):
+                paths += [(f"{at}.element[{e}].target[{t}].{name}", mapped.get(name)) for name in TARGET_TEXTS]
+    return next(((path, value) for path, value in paths if value is not None and not isinstance(value, str)), None)
+
+
+def _text(value: Any) -> str | None:
+    """`value` when it is a string (the only JSON type a map's codes, systems and displays may have), else None."""
+    return value if isinstance(value, str) else None
+
+
 def _forward(group: Mapping[str, Any], request: TranslateRequest, origin: str) -> Iterator[Match]:
-    source, target = group.get("source"), group.get("target")
+    source, target = _text(group.get("source")), _text(group.get("target"))
     if not _systems_match(request, given=source, other=target):
         return
     elements = [e for e in _list(group.get("element")) if e.get("code") == request.code]
     for element in elements:
         for mapped in _list(element.get("target")):
             if isinstance(mapped.get("code"), str):
-                yield Match(MapCoding(target, mapped["code"], mapped.get("display")), equivalence(mapped), origin)
+                yield Match(MapCoding(target, mapped["code"], _text(mapped.get("display"))), equivalence(mapped), origin)
             elif equivalence(mapped) in NOT_A_MATCH:
                 yield Match(MapCoding(target, request.code), equivalence(mapped), origin)
     if not elements:
@@ -106,11 +135,11 @@ def _unmapped(group: Mapping[str, Any], request: TranslateRequest, origin: str) 
     unmapped = group.get("unmapped")
     if not isinstance(unmapped, Mapping):
         return
-    mode = unmapped.get("mode")
+    mode, target = unmapped.get("mode"), _text(group.get("target"))
     if mode == "fixed" and isinstance(unmapped.get("code"), str):
-        yield Match(MapCoding(group.get("target"), unmapped["code"], unmapped.get("display")), _unmapped_equivalence(unmapped, "inexact"), origin)
+        yield Match(MapCoding(target, unmapped["code"], _text(unmapped.get("display"))), _unmapped_equivalence(unmapped, "inexact"), origin)
     elif mode in ("provided", "use-source-code"):
-        yield Match(MapCoding(group.get("target"), request.code), _unmapped_equivalence(unmapped, "equal"), origin)
+        yield Match(MapCoding(target, request.code), _unmapped_equivalence(unmapped, "equal"), origin)
 
 
 def _unmapped_equivalence(unmapped: Mapping[str, Any], default: str) -> str:
@@ -118,14 +147,14 @@ def _unmapped_equivalence(unmapped: Mapping[str, Any], default: str) -> str:
 
 
 def _reverse(group: Mapping[str, Any], request: TranslateRequest, origin: str) -> Iterator[Match]:
-    source, target = group.get("source"), group.get("target")
+    source, target = _text(group.get("source")), _text(group.get("target"))
     if not _systems_match(request, given=target, other=source):
         return
     given = MapCoding(target, request.code)
     for element in _list(group.get("element")):
         for mapped in _list(element.get("target")):
             if mapped.get("code") == request.code and isinstance(element.get("code"), str):
-                yield Match(given, equivalence(mapped), origin, MapCoding(source, element["code"], element.get("display")))
+                yield Match(given, equivalence(mapped), origin, MapCoding(source, element["code"], _text(element.get("display"))))
 
 
 def _systems_match(request: TranslateRequest, *, given: Any, other: Any) -> bool:
@@ -139,7 +168,7 @@ def _in_scope(concept_map: Resource, request: TranslateRequest) -> bool:
     for side, scope in zip(("source", "target"), wanted):
         if scope is None:
             continue
-        named = {concept_map.get(f"{side}{kind}") for kind in ("Uri", "Canonical", "ScopeUri", "ScopeCanonical")}
+        named = {_text(concept_map.get(f"{side}{kind}")) for kind in ("Uri", "Canonical", "ScopeUri", "ScopeCanonical")}
         if scope not in named and scope.partition("|")[0] not in named:
             return False
     return True
@@ -154,8 +183,8 @@ def _no_match(request: TranslateRequest, matches: list[Match]) -> str:
 
 
 def _canonical(concept_map: Resource) -> str:
-    url, version = concept_map.get("url") or "", concept_map.get("version")
-    return f"{url}|{version}" if version else str(url)
+    url, version = _text(concept_map.get("url")) or "", _text(concept_map.get("version"))
+    return f"{url}|{version}" if version else url
 
 
 def _list(value: Any) -> list[Mapping[str, Any]]:
