@@ -8,6 +8,7 @@ import json
 from typing import Any
 
 from fastapi.testclient import TestClient
+from ipg_validator.conformance.r4 import to_r5
 from ipg_validator.content.index import ContentIndex
 from ipg_validator.fhir.limits import Limits
 from ipg_validator.server import create_app
@@ -80,7 +81,7 @@ def test_http_expand_answers_concept_extensions_as_properties(client: TestClient
     response = post(client, "ValueSet/$expand", {"name": "valueSet", "resource": ALL},
                     {"name": "useSupplement", "valueCanonical": SUPPLEMENT})
     assert response.status_code == 200
-    expansion = response.json()["expansion"]
+    expansion = to_r5(response.json())["expansion"]  # R5 elements, read from their R4 extensions
     assert [d["code"] for d in expansion["property"]] == ["weight", "label", "order", "status"]
     one, two = expansion["contains"]
     assert one["property"] == [{"code": "label", "valueString": "i."}, {"code": "order", "valueDecimal": 2},

@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi.testclient import TestClient
+from fhir.resources.R4B.valueset import ValueSet
+from ipg_validator.conformance.r4 import to_r5
 from ipg_validator.terminology import messages
 from ipg_validator.terminology.expand import expand
 from ipg_validator.terminology.sources import RequestResources, SourceChain
@@ -34,7 +36,8 @@ def run(client: TestClient, *params: dict[str, Any]) -> dict[str, Any]:
         {"name": "tx-resource", "resource": CODE_SYSTEM}, {"name": "tx-resource", "resource": VALUE_SET}]}
     response = client.post("/fhir/ValueSet/$expand", json=body)
     assert response.status_code == 200, response.text
-    return response.json()["expansion"]
+    ValueSet.model_validate(response.json())  # valid R4: R5-only elements travel in their extensions
+    return to_r5(response.json())["expansion"]
 
 
 def by_code(expansion: dict[str, Any]) -> dict[str, dict[str, Any]]:
@@ -75,13 +78,30 @@ def test_property_definition(client: TestClient) -> None:
     assert exp["property"][0] == {"code": "definition", "uri": messages.DEFINITION_PROPERTY_URI}
 
 
-def test_include_definition_uses_the_r5_contains_property_extension(client: TestClient) -> None:
-    exp = run(client, {"name": "includeDefinition", "valueBoolean": True})
-    triangle = by_code(exp)["triangle"]
+def test_include_definition_keeps_the_value_set_definition(client: TestClient) -> None:
+    """includeDefinition (R4 $expand) is about the value set: its compose stays in the answer."""
+    body = {"resourceType": "Parameters", "parameter": [
+        {"name": "url", "valueUri": VS_URL}, {"name": "includeDefinition", "valueBoolean": True},
+        {"name": "tx-resource", "resource": CODE_SYSTEM}, {"name": "tx-resource", "resource": VALUE_SET}]}
+    answer = client.post("/fhir/ValueSet/$expand", json=body).json()
+    assert answer["compose"] == VALUE_SET["compose"]
+    assert {"name": "includeDefinition", "valueBoolean": True} in answer["expansion"]["parameter"]
+    assert "compose" not in client.post("/fhir/ValueSet/$expand", json={**body, "parameter": [body["parameter"][0], *body["parameter"][2:]]}).json()
+    assert "property" not in by_code(to_r5(answer)["expansion"])["triangle"]  # a code's definition needs property=definition
+
+
+def test_properties_travel_in_r5_cross_version_extensions(client: TestClient) -> None:
+    body = {"resourceType": "Parameters", "parameter": [
+        {"name": "url", "valueUri": VS_URL}, {"name": "property", "valueString": "sides"}, {"name": "excludeNested", "valueBoolean": True},
+        {"name": "tx-resource", "resource": CODE_SYSTEM}, {"name": "tx-resource", "resource": VALUE_SET}]}
+    expansion = client.post("/fhir/ValueSet/$expand", json=body).json()["expansion"]
+    assert "property" not in expansion
+    assert {"url": messages.R5_EXPANSION_PROPERTY, "extension": [
+        {"url": "code", "valueCode": "sides"}, {"url": "uri", "valueUri": "http://example.org/properties#sides"}]} in expansion["extension"]
+    triangle = next(c for c in expansion["contains"] if c["code"] == "triangle")
+    assert "property" not in triangle
     assert triangle["extension"] == [{"url": messages.R5_CONTAINS_PROPERTY, "extension": [
-        {"url": "code", "valueCode": "definition"}, {"url": "value", "valueString": "Three sides"}]}]
-    assert "extension" not in by_code(exp)["circle"]  # no definition
-    assert {"name": "includeDefinition", "valueBoolean": True} in exp["parameter"]
+        {"url": "code", "valueCode": "sides"}, {"url": "value", "valueInteger": 3}]}]
 
 
 def test_active_only_and_exclude_nested_are_echoed_with_their_types(client: TestClient) -> None:

@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from ipg_validator.conformance.r4 import to_r5
 from ipg_validator.terminology import messages
 from ipg_validator.terminology.sources import RequestResources, SourceChain
 from ipg_validator.terminology.supplements import SupplementMissing, required_supplements, with_supplements
@@ -67,7 +68,7 @@ def test_missing_supplement_is_a_4xx(client: TestClient, operation: str) -> None
 def test_expand_with_supplement_answers_its_property(client: TestClient) -> None:
     response = post(client, "ValueSet/$expand", {"name": "url", "valueUri": VS_URL},
                     {"name": "useSupplement", "valueCanonical": SUPPLEMENT}, {"name": "property", "valueString": "warmth"})
-    exp = response.json()["expansion"]
+    exp = to_r5(response.json())["expansion"]  # R5 contains.property, read from its R4 extension
     assert {"name": "used-supplement", "valueUri": f"{SUPPLEMENT}|0.2"} in exp["parameter"]
     red = next(c for c in exp["contains"] if c["code"] == "red")
     assert red["property"] == [{"code": "warmth", "valueString": "warm"}]

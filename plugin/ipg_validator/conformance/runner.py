@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from .compare import Comparer
+from .r4 import to_r5
 from .scrub import listed_extensions, normalise
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
@@ -99,7 +100,7 @@ class Runner:
         if wanted and str(status)[0] != wanted[0]:
             return Outcome(case, False, detail=f"expected HTTP {wanted}, got {status}: {json.dumps(actual)[:600]}")
         pattern = test["operation"] in ("metadata", "term-caps")
-        diff = Comparer(self.modes, pattern, {"version": FHIR_VERSION}).compare(expected, normalise(actual, self.extensions))
+        diff = Comparer(self.modes, pattern, {"version": FHIR_VERSION}).compare(expected, normalise(to_r5(actual), self.extensions))
         return Outcome(case, diff is None, detail=diff)
 
     def _response_file(self, test: dict[str, Any]) -> str:

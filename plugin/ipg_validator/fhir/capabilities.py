@@ -43,7 +43,7 @@ EXPANSION_PARAMS = {
     "system-version": "url|version (wildcards allowed): the release of a code system to use when none is named",
     "check-system-version": "url|version (wildcards allowed): fail when the release used does not fit it",
     "force-system-version": "url|version (wildcards allowed): the release of a code system to use, whatever is named",
-    "includeDefinition": "Each code's definition (the R5 contains.property extension; as a property with property=definition)",
+    "includeDefinition": "The value set's definition (its compose) stays in the expansion (a code's definition: property=definition)",
     "property": "Concept properties to answer on each code, declared in expansion.property",
     "useSupplement": "CodeSystem supplements whose designations and properties apply (a missing one is a 404)",
 }

@@ -48,17 +48,20 @@ def expansion_resource(vs: Mapping[str, Any], exp: Expansion, params: Params, su
         "total": exp.total,
         "offset": exp.offset if _paged(exp, params) else None,
         "parameter": echoed,
-        "property": _declarations(exp),
-        "contains": [contains_item(i, _requested(exp), params.flag("includeDefinition")) for i in exp.items],
+        "contains": [contains_item(i, _requested(exp)) for i in exp.items],
     }
-    extensions = [{"url": EXPANSION_MESSAGE, "valueString": i.text} for i in exp.issues]
+    # R4 has no expansion.property or contains.property: both go in their R5 cross-version extensions
+    extensions = [{"url": messages.R5_EXPANSION_PROPERTY, "extension": _parts(d)} for d in _declarations(exp)]
+    extensions += [{"url": EXPANSION_MESSAGE, "valueString": i.text} for i in exp.issues]
     if exp.fragments:
         extensions.append({"url": UNCLOSED, "valueBoolean": True})
         extensions += [{"url": UNCLOSED_REASON, "valueString": f"This extension is based on a fragment of the code system {used.split('|')[0]}"}
                        for used in exp.fragments]
     if extensions:
         expansion = {"extension": extensions, **expansion}
-    out = {k: v for k, v in vs.items() if k not in DROPPED}
+    # includeDefinition: the value set's definition (its compose) stays in the answer
+    dropped = [k for k in DROPPED if not (k == "compose" and params.flag("includeDefinition"))]
+    out = {k: v for k, v in vs.items() if k not in dropped}
     # the value set's own standards status is answered as a `warning-<status>` parameter instead
     kept = [e for e in out.get("extension") or () if not (isinstance(e, Mapping) and e.get("url") == STANDARDS_STATUS)]
     out.pop("extension", None)
@@ -102,13 +105,10 @@ def _declarations(exp: Expansion) -> list[dict[str, Any]]:
     return [{"code": d.code, "uri": d.uri} if d.uri else {"code": d.code} for d in out]
 
 
-def contains_item(item: ExpansionItem, wanted: list[PropertyDef] | None = None, definition: bool = False) -> dict[str, Any]:
-    """One `expansion.contains` entry, with the `wanted` properties; `definition` (includeDefinition) adds the definition."""
+def contains_item(item: ExpansionItem, wanted: list[PropertyDef] | None = None) -> dict[str, Any]:
+    """One `expansion.contains` entry, with the `wanted` properties (`property=definition` gives the definition)."""
     wanted = wanted or []
     extensions = list(item.extensions)
-    if definition and item.definition and not any(d.code == DEFINITION for d in wanted):
-        extensions.append({"url": messages.R5_CONTAINS_PROPERTY, "extension": [
-            {"url": "code", "valueCode": DEFINITION}, {"url": "value", "valueString": item.definition}]})
     out: dict[str, Any] = {"extension": extensions} if extensions else {}
     out["system"] = item.system
     if item.abstract:
@@ -127,10 +127,22 @@ def contains_item(item: ExpansionItem, wanted: list[PropertyDef] | None = None, 
     if status:
         props.append({"code": "status", "valueCode": status})
     if props:
-        out["property"] = sorted(props, key=lambda p: p["code"])
+        extensions += [{"url": messages.R5_CONTAINS_PROPERTY, "extension": _parts(p)} for p in sorted(props, key=lambda p: p["code"])]
+        out = {"extension": extensions, **{k: v for k, v in out.items() if k != "extension"}}
     if item.contains:
-        out["contains"] = [contains_item(child, wanted, definition) for child in item.contains]
+        out["contains"] = [contains_item(child, wanted) for child in item.contains]
     return out
+
+
+def _parts(element: dict[str, Any]) -> list[dict[str, Any]]:
+    """An R5 element (`{"code": ..., "uri" or "valueX": ...}`) as the sub-extensions of its cross-version extension."""
+    parts: list[dict[str, Any]] = [{"url": "code", "valueCode": element["code"]}]
+    for key, value in element.items():
+        if key == "uri":
+            parts.append({"url": "uri", "valueUri": value})
+        elif key.startswith("value"):
+            parts.append({"url": "value", key: value})
+    return parts
 
 
 def _paged(exp: Expansion, params: Params) -> bool:

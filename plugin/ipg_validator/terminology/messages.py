@@ -264,6 +264,7 @@ CONCEPT_EXTENSION_PROPERTIES = {
 RENDERING_EXTENSIONS = (f"{SD}rendering-style", f"{SD}rendering-xhtml")  # echoed on the concept's `contains`
 # R4 has no ValueSet.expansion.contains.property: the R5 element as its cross-version extension
 R5_CONTAINS_PROPERTY = "http://hl7.org/fhir/5.0/StructureDefinition/extension-ValueSet.expansion.contains.property"
+R5_EXPANSION_PROPERTY = "http://hl7.org/fhir/5.0/StructureDefinition/extension-ValueSet.expansion.property"
 
 
 VALUESET_SUPPLEMENT = "http://hl7.org/fhir/StructureDefinition/valueset-supplement"
