@@ -102,6 +102,12 @@ class SourceChain:
         return found
 
 
+def mapping_key(mapping: Mapping[str, str]) -> tuple[tuple[str, str], ...]:
+    """A request setting given as a mapping (e.g. default-valueset-version: url -> version), as part of a
+    `remembered` key, so answers that depend on it are kept apart."""
+    return tuple(sorted(mapping.items()))
+
+
 def split_canonical(reference: str) -> tuple[str, str | None]:
     """`url|version` -> (url, version)."""
     url, _, version = reference.partition("|")

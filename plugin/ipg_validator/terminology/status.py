@@ -14,7 +14,7 @@ from typing import Any
 
 from .codesystem import STANDARDS_STATUS, standards_status
 from .results import Issue
-from .sources import SourceChain, split_canonical
+from .sources import SourceChain, mapping_key, split_canonical
 
 Resource = Mapping[str, Any]
 MESSAGE_IDS = {"deprecated": "MSG_DEPRECATED", "withdrawn": "MSG_WITHDRAWN", "retired": "MSG_RETIRED",
@@ -46,9 +46,8 @@ def label(resource: Resource) -> str:
 def value_set_chain(sources: SourceChain, vs: Resource, defaults: Mapping[str, str] | None = None) -> tuple[Resource, ...]:
     """`vs` and every value set it imports (include/exclude valueSet), each once; `defaults`
     (default-valueset-version: url -> version) names the version of an import that gives none."""
-    if defaults:  # the request's own rule: worked out afresh, never remembered
-        return tuple(_imports(sources, vs, defaults))
-    return sources.remembered("chain", vs, None, lambda: tuple(_imports(sources, vs, {})))
+    chosen = defaults or {}
+    return sources.remembered("chain", vs, mapping_key(chosen), lambda: tuple(_imports(sources, vs, chosen)))
 
 
 def _imports(sources: SourceChain, vs: Resource, defaults: Mapping[str, str]) -> Iterator[Resource]:
@@ -109,10 +108,8 @@ def _deprecated(concept_ref: Resource) -> bool:
 def deprecated_in_value_set(sources: SourceChain, vs: Resource, system: str, code: str, where: str,
                             defaults: Mapping[str, str] | None = None) -> Issue | None:
     """CONCEPT_DEPRECATED_IN_VALUESET: the value set (or one it imports) marks this concept deprecated."""
-    if defaults:
-        marked = _deprecated_concepts(sources, vs, defaults).get((system, code))
-    else:
-        marked = sources.remembered("deprecated", vs, None, lambda: _deprecated_concepts(sources, vs)).get((system, code))
+    chosen = defaults or {}
+    marked = sources.remembered("deprecated", vs, mapping_key(chosen), lambda: _deprecated_concepts(sources, vs, chosen)).get((system, code))
     if marked is None:
         return None
     text = (f"The presence of the concept '{code}' in the system '{system}' in the value set {marked} "

@@ -13,7 +13,7 @@ from .formats import FORMATS, Form, format_for, normalise
 from .languages import check_display, preferred, requested, value_set_language
 from .release import Release, choose_release
 from .results import ERROR, WARNING, Coding, Issue, ValidationResult
-from .sources import SourceChain
+from .sources import SourceChain, mapping_key
 from .status import deprecated_in_value_set, status_issues, statuses, value_set_chain
 from .versions import VersionRules
 
@@ -55,10 +55,8 @@ def validate_code(
     rules = rules or VersionRules()
     if value_set is not None:
         check_filters(value_set)
-        if rules.value_sets:  # default-valueset-version can change which imports are read
-            Compose(sources, rules).check_imports(value_set)
-        else:  # the imports of a value set do not change while the chain lives: checked once
-            sources.remembered("imports-checked", value_set, None, lambda: Compose(sources, rules).check_imports(value_set))
+        # checked once per chain and default-valueset-version (which can change the imports read)
+        sources.remembered("imports-checked", value_set, mapping_key(rules.value_sets), lambda: Compose(sources, rules).check_imports(value_set))
         if options.display_language is None and value_set_language(value_set):
             options = replace(options, display_language=value_set_language(value_set))
     results = [_validate_one(sources, c, value_set, options, rules) for c in codings]
