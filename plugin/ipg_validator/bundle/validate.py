@@ -26,7 +26,7 @@ from ..rules.ruleset import RuleSet
 from ..terminology.compose import Compose, ComposeError, Membership
 from ..terminology.expand import expand
 from ..terminology.results import Issue
-from ..terminology.sources import SourceChain
+from ..terminology.sources import MEMO_LIMIT, SourceChain
 from .codings import Key as CodingKey, coded_items
 from .grouping import Entry, Group, group_entries, rank_order
 from .placeless import Judged, Shape, judge_case
@@ -86,7 +86,7 @@ def resource_findings(resource: Resource, index: ContentIndex, kind: str) -> lis
 class _Memo:
     """Membership and expansions derived from one immutable index, kept while the index lives."""
 
-    LIMIT = 50_000  # answers kept; past it the memo starts again, so hostile input cannot grow it
+    LIMIT = MEMO_LIMIT  # answers kept; past it the memo starts again, so hostile input cannot grow it
 
     def __init__(self) -> None:
         self.member: dict[tuple[str, str | None, str], bool] = {}

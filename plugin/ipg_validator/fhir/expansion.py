@@ -107,8 +107,12 @@ def _declarations(exp: Expansion) -> list[dict[str, Any]]:
 
 def contains_item(item: ExpansionItem, wanted: list[PropertyDef] | None = None) -> dict[str, Any]:
     """One `expansion.contains` entry, with the `wanted` properties (`property=definition` gives the definition)."""
-    wanted = wanted or []
-    extensions = list(item.extensions)
+    props = [{"code": d.code, value_key(d.type): value} for d, value in property_values(item, wanted or [])]
+    status = _status(item)
+    if status:
+        props.append({"code": "status", "valueCode": status})
+    extensions = [*item.extensions,  # R4 has no contains.property: its R5 cross-version extension
+                  *({"url": messages.R5_CONTAINS_PROPERTY, "extension": _parts(p)} for p in sorted(props, key=lambda p: p["code"]))]
     out: dict[str, Any] = {"extension": extensions} if extensions else {}
     out["system"] = item.system
     if item.abstract:
@@ -122,13 +126,6 @@ def contains_item(item: ExpansionItem, wanted: list[PropertyDef] | None = None) 
         out["display"] = item.display
     if item.designations:
         out["designation"] = list(item.designations)
-    props = [{"code": d.code, value_key(d.type): value} for d, value in property_values(item, wanted)]
-    status = _status(item)
-    if status:
-        props.append({"code": "status", "valueCode": status})
-    if props:
-        extensions += [{"url": messages.R5_CONTAINS_PROPERTY, "extension": _parts(p)} for p in sorted(props, key=lambda p: p["code"])]
-        out = {"extension": extensions, **{k: v for k, v in out.items() if k != "extension"}}
     if item.contains:
         out["contains"] = [contains_item(child, wanted) for child in item.contains]
     return out
