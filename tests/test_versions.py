@@ -267,3 +267,12 @@ def test_newest_release_compares_numbers_not_text() -> None:
         assert chain.code_system(SYSTEM, "4.x").version == "4.11"
         assert chain.code_system(SYSTEM, "4.*").version == "4.11"
     assert [v for v in sorted(["1.2.0", "1.2.0-beta", "1.10.0", "1.9.1"], key=version_key)] == ["1.2.0-beta", "1.2.0", "1.9.1", "1.10.0"]
+
+
+def test_version_rules_key_tells_rules_apart() -> None:
+    """The memo of value-set membership is keyed by the rules: different rules, different keys."""
+    assert VersionRules().key() == () == rules().key()
+    assert rules(force="1.0.0").key() != rules(force="1.2.0").key() != rules(default="1.2.0").key()
+    assert rules(force="1.0.0").key() == rules(force="1.0.0").key()
+    pinned = VersionRules.from_canonicals([("default-valueset-version", f"{VS}|1")])
+    assert pinned.key() not in ((), rules(check="1").key())

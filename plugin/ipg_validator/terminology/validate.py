@@ -291,11 +291,9 @@ def _membership(compose: Compose, vs: Resource, system: str, code: str, coding: 
     """(in the value set: True/False, None when the value set cannot be evaluated; the issues)."""
     sources = compose.sources
     try:
-        rules = compose.rules
-        if rules.force or rules.default or rules.check or rules.value_sets:  # the request's own version rules
-            found = compose.member(vs, system, code, release)
-        else:  # the answer depends only on these, so the chain remembers it
-            found = sources.remembered("member", vs, (system, code, release), lambda: compose.member(vs, system, code, release))
+        # the answer depends only on these and the request's version rules, so the chain remembers it
+        key = (system, code, release, compose.rules.key())
+        found = sources.remembered("member", vs, key, lambda: compose.member(vs, system, code, release))
     except ComposeError as exc:
         if exc.invalid:
             raise

@@ -88,6 +88,13 @@ class VersionRules:
     value_sets: dict[str, str] = field(default_factory=dict)  # default-valueset-version: url -> version
     used: list[tuple[str, str]] = field(default_factory=list)  # (parameter, canonical) that chose a version
 
+    def key(self) -> tuple[tuple[tuple[str, tuple[str, ...]], ...], ...]:
+        """The rules as part of a memo key: what they decide (not which of them were used)."""
+        if not (self.force or self.default or self.check or self.value_sets):
+            return ()  # most requests set none: no tables to read on this hot path
+        tables = (self.force, self.default, self.check, {url: [v] for url, v in self.value_sets.items()})
+        return tuple(tuple((url, tuple(versions)) for url, versions in sorted(table.items())) for table in tables)
+
     @classmethod
     def from_canonicals(cls, pairs: Iterable[tuple[str, str]]) -> VersionRules:
         """Rules from (parameter name, `url|version`) pairs; other names and versionless values are ignored."""
