@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8080
 
-.PHONY: run test bench venv clean conformance fuzz soak
+.PHONY: run test bench venv clean conformance fuzz soak interop interop-build
 
 $(BIN)/ipg-validator: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -38,3 +38,11 @@ fuzz: venv
 # `serve --workers 2` on a free loopback port under a steady mixed load (SOAK_SECONDS, default 60): zero errors, memory flat
 soak: venv
 	PYTHONPATH=. $(BIN)/python -m bench.soak
+
+# The real FHIR clients (interop/, Maven): resolves their dependencies and builds them; needs Java 17 and Maven
+interop-build:
+	mvn -B -q -f interop/pom.xml -DskipTests package
+
+# Just the interop tests: the real clients against `ipg-validator serve` on a free loopback port
+interop: venv interop-build
+	$(BIN)/python -m pytest -q tests/test_interop_*.py
