@@ -15,7 +15,7 @@ from ipg_validator.content.index import ContentIndex
 from ipg_validator.fhir.limits import Limits
 from ipg_validator.server import create_app
 
-from fuzz import FUZZ, client_for, error_outcome, expressions, fhir_answer, issue_texts
+from fuzz import FUZZ, client_for, error_outcome, expressions, fhir_answer, fhir_xml_answer, issue_texts
 
 OPCS4 = "http://fhir.hl7.org.uk/CodeSystem/OPCS-4"
 ICD10 = "http://hl7.org/fhir/sid/icd-10-uk"
@@ -150,7 +150,7 @@ def test_too_many_bundle_entries_is_413(index: ContentIndex) -> None:
 GOOD = orjson.dumps(collection(procedure([{"system": OPCS4, "code": "X65.3"}])))
 
 
-@pytest.mark.parametrize("content_type", ["application/xml", "application/fhir+xml", "text/xml", "application/x-www-form-urlencoded",
+@pytest.mark.parametrize("content_type", ["application/x-www-form-urlencoded", "xml",
                                           "multipart/form-data; boundary=x", "text/plain", "application/octet-stream", ";;;===",
                                           "application/json; charset=latin-1", "application/fhir+json; charset=utf-16"])
 @pytest.mark.parametrize("path", ALL_POSTS)
@@ -163,6 +163,13 @@ def test_wrong_content_type_is_415(client: Any, path: str, content_type: str) ->
 def test_json_content_types_and_none_are_read(client: Any, content_type: str | None) -> None:
     headers = {} if content_type is None else {"content-type": content_type}
     fhir_answer(post(client, BUNDLE, GOOD, headers), 200, "OperationOutcome")
+
+
+@pytest.mark.parametrize("content_type", ["application/xml", "application/fhir+xml", "text/xml"])
+@pytest.mark.parametrize("path", ALL_POSTS)
+def test_json_labelled_xml_is_400_not_xml(client: Any, path: str, content_type: str) -> None:
+    outcome = fhir_xml_answer(post(client, path, GOOD, {"content-type": content_type}), 400, "OperationOutcome")
+    assert "not well-formed XML" in outcome["issue"][0]["details"]["text"] and "line 1 column 1" in outcome["issue"][0]["details"]["text"]
 
 
 def test_form_data_as_form_is_415(client: Any) -> None:
@@ -315,8 +322,13 @@ def test_validate_by_other_methods_is_405(client: Any, method: str) -> None:
     error_outcome(response, 405, "not-supported")
 
 
-@pytest.mark.parametrize("query", ["_format=xml", "_format=application/fhir%2Bxml", "_format=" + "x" * 10000, "mode=" + "%00" * 100,
+@pytest.mark.parametrize("query", ["_format=" + "x" * 10000, "mode=" + "%00" * 100,
                                    "profile=" + "%ff" * 50, "mode=delete&mode=create", "_pretty=true" * 1000])
 def test_odd_query_strings(client: Any, query: str) -> None:
     response = client.post(f"{BUNDLE}?{query}", content=GOOD, headers=FHIR)
     fhir_answer(response)
+
+
+@pytest.mark.parametrize("query", ["_format=xml", "_format=application/fhir%2Bxml", "_format=application/fhir+xml", "_format=text/xml&_pretty=true"])
+def test_format_xml_answers_xml(client: Any, query: str) -> None:
+    fhir_xml_answer(client.post(f"{BUNDLE}?{query}", content=GOOD, headers=FHIR), 200, "OperationOutcome")

@@ -319,20 +319,36 @@ def test_terminology_capabilities(client: TestClient) -> None:
 # -- negotiation and errors -------------------------------------------------------------------
 
 
-def test_xml_body_is_415(client: TestClient) -> None:
+def test_xml_body_outside_the_fhir_namespace_is_400(client: TestClient) -> None:
     response = client.post("/fhir/ValueSet/$validate-code", content=b"<Parameters/>", headers={"content-type": "text/xml"})
-    outcome(response, 415, "not-supported")
+    assert response.status_code == 400
+    assert response.headers["content-type"] == "application/fhir+xml; charset=utf-8"  # answered in the format it came in
+    assert b"http://hl7.org/fhir" in response.content
+    json_answer = client.post("/fhir/ValueSet/$validate-code", content=b"<Parameters/>", headers={"content-type": "text/xml", "accept": FHIR_JSON})
+    assert "namespace" in outcome(json_answer, 400, "structure")["issue"][0]["details"]["text"]
 
 
-def test_format_xml_is_415(client: TestClient) -> None:
-    outcome(client.get("/fhir/metadata", params={"_format": "xml"}), 415, "not-supported")
+def test_format_other_than_json_or_xml_is_415(client: TestClient) -> None:
+    outcome(client.get("/fhir/metadata", params={"_format": "html"}), 415, "not-supported")
     fhir(client.get("/fhir/metadata", params={"_format": "json"}), 200, "CapabilityStatement")
     fhir(client.get("/fhir/metadata", params={"_format": FHIR_JSON}), 200, "CapabilityStatement")
+    for fmt in ("xml", "application/fhir+xml", "application/xml", "text/xml", "application/fhir xml"):
+        response = client.get("/fhir/metadata", params={"_format": fmt})
+        assert response.status_code == 200 and response.headers["content-type"] == "application/fhir+xml; charset=utf-8", fmt
 
 
-def test_accept_only_xml_is_406(client: TestClient) -> None:
-    outcome(client.get("/fhir/metadata", headers={"accept": "application/fhir+xml"}), 406, "not-supported")
-    fhir(client.get("/fhir/metadata", headers={"accept": "text/html,application/xml;q=0.9,*/*;q=0.8"}), 200)
+def test_accept_picks_json_or_xml_by_preference(client: TestClient) -> None:
+    def media(accept: str) -> str:
+        return client.get("/fhir/metadata", headers={"accept": accept}).headers["content-type"].split(";")[0]
+
+    assert media("application/fhir+xml") == "application/fhir+xml"
+    assert media("application/fhir+xml;q=0.5, application/fhir+json") == FHIR_JSON
+    assert media("application/fhir+json;q=0.5, application/fhir+xml;q=0.9") == "application/fhir+xml"
+    assert media("text/html,application/xml;q=0.9,*/*;q=0.8") == "application/fhir+xml"  # a browser asks for XML
+    assert media("*/*") == FHIR_JSON
+    assert media("text/plain") == FHIR_JSON  # neither: JSON, as before
+    assert media("application/fhir+xml;q=0, application/json;q=0.1") == FHIR_JSON
+    fhir(client.get("/fhir/metadata", headers={"accept": "application/fhir+xml"}, params={"_format": "json"}), 200)  # _format wins
 
 
 @pytest.mark.parametrize("body", [b"{not json", b"", b"[1, 2"])
@@ -392,7 +408,7 @@ def test_router_mounted_in_another_app(index: ContentIndex) -> None:
         bundle = fhir(c.get("/api/terminology/r4/ValueSet", params={"url": PROCEDURES}), 200, "Bundle")
         assert bundle["entry"][0]["fullUrl"] == "http://testserver/api/terminology/r4/ValueSet/ipg672-procedures"
         outcome(c.get("/api/terminology/r4/ValueSet/nope"), 404, "not-found")
-        outcome(c.post("/api/terminology/r4/ValueSet/$validate-code", content=b"<x/>", headers={"content-type": "text/xml"}), 415)
+        outcome(c.post("/api/terminology/r4/ValueSet/$validate-code", content=b"<x/>", headers={"content-type": "text/plain"}), 415)
 
 
 def test_router_with_its_own_index(index: ContentIndex) -> None:

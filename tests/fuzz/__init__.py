@@ -18,6 +18,7 @@ FUZZ = os.environ.get("HYPOTHESIS_PROFILE", "") == "fuzz"
 FUZZ_FACTOR = int(os.environ.get("IPG_FUZZ_FACTOR", "20"))
 FHIR_JSON = "application/fhir+json"
 FHIR_JSON_UTF8 = f"{FHIR_JSON}; charset=utf-8"
+FHIR_XML_UTF8 = "application/fhir+xml; charset=utf-8"
 
 settings.register_profile("fuzz", deadline=None, max_examples=100 * FUZZ_FACTOR, suppress_health_check=list(HealthCheck))
 if FUZZ:
@@ -51,6 +52,23 @@ def fhir_answer(response: Any, status: int | None = None, resource_type: str | N
     assert response.headers["content-type"] == FHIR_JSON_UTF8, response.headers.get("content-type")
     assert "Traceback" not in response.text and 'File "' not in response.text
     resource = orjson.loads(response.content)
+    if resource_type is not None:
+        assert resource["resourceType"] == resource_type, resource
+    check_resource(resource)
+    return resource
+
+
+def fhir_xml_answer(response: Any, status: int | None = None, resource_type: str | None = None) -> dict[str, Any]:
+    """The response as a FHIR XML resource (its JSON form): FHIR XML, no traceback, never a 5xx (unless asked), valid R4B."""
+    from ipg_validator.fhir.xml import parse_xml
+
+    if status is not None:
+        assert response.status_code == status, (response.status_code, response.text[:2000])
+    else:
+        assert response.status_code < 500, (response.status_code, response.text[:2000])
+    assert response.headers["content-type"] == FHIR_XML_UTF8, response.headers.get("content-type")
+    assert "Traceback" not in response.text and 'File "' not in response.text
+    resource = parse_xml(response.content, max_depth=None)
     if resource_type is not None:
         assert resource["resourceType"] == resource_type, resource
     check_resource(resource)

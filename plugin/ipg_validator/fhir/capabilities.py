@@ -15,7 +15,7 @@ from ..content.index import ContentIndex
 
 SOFTWARE = "ipg-validator"
 FHIR_VERSION = "4.0.1"
-FORMATS = ["application/fhir+json", "json"]
+FORMATS = ["application/fhir+json", "json", "application/fhir+xml", "xml"]
 TERMINOLOGY_SERVER = "http://hl7.org/fhir/CapabilityStatement/terminology-server"
 CONTENT_EXTENSION = "http://hl7.org/fhir/5.0/StructureDefinition/extension-TerminologyCapabilities.codeSystem.content"
 OPERATION_DEFINITION = "http://hl7.org/fhir/OperationDefinition/"

@@ -1,6 +1,9 @@
-"""Content negotiation: FHIR JSON out, FHIR JSON (or plain JSON) in, everything else refused.
+"""Content negotiation: FHIR JSON or FHIR XML in and out, everything else refused.
 
-Every refusal is a FhirError, so it reaches the client as an OperationOutcome.
+The answer's format is `_format` if given, else the preferred of JSON and XML in `Accept`, else
+the format the body came in, else JSON. An XML body is read into its JSON form (fhir.xml) before
+anything else sees it, so every check and every FHIRPath is the same for both. Every refusal is
+a FhirError, so it reaches the client as an OperationOutcome.
 """
 
 from __future__ import annotations
@@ -15,12 +18,17 @@ from ..fhir.jsonio import FHIR_JSON, dump_json, parse_json
 from ..fhir.limits import Limits, check_bundle_entries
 from ..fhir.outcome import operation_outcome
 from ..fhir.parameters import Params
+from ..fhir.xml import FHIR_XML, XmlWriteError, dump_xml, parse_xml
 
 FHIR_JSON_UTF8 = f"{FHIR_JSON}; charset=utf-8"
+FHIR_XML_UTF8 = f"{FHIR_XML}; charset=utf-8"
 JSON_TYPES = frozenset({FHIR_JSON, "application/json"})
-FORMAT_JSON = frozenset({"json", "application/json", FHIR_JSON})
-XML_TYPES = frozenset({"application/fhir+xml", "application/xml", "text/xml", "xml"})
+FORMAT_JSON = frozenset({"json", "application/json", FHIR_JSON, "text/json"})
+XML_TYPES = frozenset({FHIR_XML, "application/xml", "text/xml", "xml"})
+XML_MEDIA = XML_TYPES - {"xml"}  # `xml` is a _format value, not a media type
 UTF8 = frozenset({"utf-8", "utf8"})
+JSON, XML = "json", "xml"
+_BODY_FORMAT = "ipg_validator_body_format"
 
 
 class FhirResponse(Response):
@@ -36,15 +44,66 @@ class FhirResponse(Response):
         return dump_json(content, pretty=self._pretty)
 
 
-def respond(request: Request, resource: Any, status_code: int = 200) -> FhirResponse:
-    """The resource as the response; `_pretty=true` indents it for people reading it."""
+class FhirXmlResponse(Response):
+    """A FHIR resource as `application/fhir+xml; charset=utf-8` (fhir.xml)."""
+
+    media_type = FHIR_XML_UTF8
+
+    def __init__(self, content: Any, status_code: int = 200, *, pretty: bool = False, headers: dict[str, str] | None = None) -> None:
+        self._pretty = pretty
+        super().__init__(content, status_code=status_code, headers=headers)
+
+    def render(self, content: Any) -> bytes:
+        return dump_xml(content, pretty=self._pretty)
+
+
+def respond(request: Request, resource: Any, status_code: int = 200, headers: dict[str, str] | None = None) -> Response:
+    """The resource as the response, in the negotiated format; `_pretty=true` indents it for people reading it."""
     pretty = request.query_params.get("_pretty", "").lower() == "true"
-    return FhirResponse(resource, status_code, pretty=pretty)
+    if answer_format(request) == XML:
+        try:
+            return FhirXmlResponse(resource, status_code, pretty=pretty, headers=headers)
+        except XmlWriteError as exc:
+            refused = FhirError.of(406, "not-supported", f"This answer cannot be written as XML ({exc}): ask for JSON (_format=json)")
+            return FhirXmlResponse(operation_outcome(refused.issues), refused.status, pretty=pretty)
+    return FhirResponse(resource, status_code, pretty=pretty, headers=headers)
 
 
-def error_response(exc: FhirError, headers: dict[str, str] | None = None) -> FhirResponse:
-    """A FhirError as its status and OperationOutcome."""
+def error_response(exc: FhirError, headers: dict[str, str] | None = None, request: Request | None = None) -> Response:
+    """A FhirError as its status and OperationOutcome (in the negotiated format when `request` is given, else JSON)."""
+    if request is not None:
+        return respond(request, operation_outcome(exc.issues), exc.status, headers)
     return FhirResponse(operation_outcome(exc.issues), exc.status, headers=headers)
+
+
+def answer_format(request: Request) -> str:
+    """JSON or XML: `_format`, else the preferred of the two in Accept, else the body's format, else JSON."""
+    for fmt in request.query_params.getlist("_format"):
+        kind = _media_type(fmt)[0]
+        if kind in XML_TYPES:
+            return XML
+        if kind in FORMAT_JSON:
+            return JSON
+    accept = request.headers.get("accept")
+    if accept:
+        best, best_q = None, 0.0
+        for item in accept.split(","):
+            kind, params = _media_type(item)
+            found = XML if kind in XML_TYPES else JSON if kind in FORMAT_JSON else None
+            q = _quality(params.get("q"))
+            if found is not None and q > best_q:
+                best, best_q = found, q
+        if best is not None:
+            return best
+    return XML if body_format(request) == XML else JSON
+
+
+def _quality(value: str | None) -> float:
+    try:
+        q = float(value) if value is not None else 1.0
+    except ValueError:
+        return 0.0
+    return q if 0.0 <= q <= 1.0 else 0.0
 
 
 def _media_type(header: str) -> tuple[str, dict[str, str]]:
@@ -54,37 +113,43 @@ def _media_type(header: str) -> tuple[str, dict[str, str]]:
         name, eq, value = part.partition("=")
         if eq:
             params[name.strip().lower()] = value.strip().strip('"').lower()
-    return kind.strip().lower(), params
+    # `_format=application/fhir+xml` unescaped in a URL arrives with a space for the '+'
+    return kind.strip().lower().replace(" ", "+"), params
 
 
 def negotiate(request: Request) -> None:
-    """Refuse `_format` other than JSON (415) and an Accept header that only wants XML (406)."""
+    """Refuse `_format` other than JSON or XML (415)."""
     for fmt in request.query_params.getlist("_format"):
-        if fmt.strip().lower() not in FORMAT_JSON:
-            raise FhirError.of(415, "not-supported", f"_format {fmt!r} is not supported: this server only supports JSON (application/fhir+json)", "_format")
-    accept = request.headers.get("accept")
-    if not accept:
-        return
-    wanted = []
-    for item in accept.split(","):
-        kind, params = _media_type(item)
-        if kind and params.get("q", "1") not in ("0", "0.0", "0.00", "0.000"):
-            wanted.append(kind)
-    if wanted and all(kind in XML_TYPES for kind in wanted):
-        raise FhirError.of(406, "not-supported", f"Cannot answer in {accept!r}: this server only supports JSON (application/fhir+json)")
+        kind = _media_type(fmt)[0]
+        if kind not in FORMAT_JSON and kind not in XML_TYPES:
+            raise FhirError.of(415, "not-supported", f"_format {fmt[:100]!r} is not supported: use json or xml "
+                               "(application/fhir+json, application/fhir+xml)", "_format")
 
 
-def check_content_type(request: Request) -> None:
-    """Accept FHIR JSON or JSON bodies in UTF-8 (no Content-Type counts as JSON); others are a 415."""
+def body_format(request: Request) -> str | None:
+    """The format the body came in (as read, else as its Content-Type names it): JSON, XML, or None when unknown."""
+    read = getattr(request.state, _BODY_FORMAT, None)
+    if read is not None:
+        return read
     header = request.headers.get("content-type")
     if not header or not header.strip():
-        return
+        return None
+    kind = _media_type(header)[0]
+    return XML if kind in XML_MEDIA else JSON
+
+
+def check_content_type(request: Request) -> str | None:
+    """FHIR JSON, JSON or FHIR XML bodies in UTF-8 are read (JSON, XML, or None: no Content-Type); others are a 415."""
+    header = request.headers.get("content-type")
+    if not header or not header.strip():
+        return None
     kind, params = _media_type(header)
-    if kind not in JSON_TYPES:
-        raise FhirError.of(415, "not-supported", f"Content-Type {kind!r} is not supported: send application/fhir+json or application/json")
+    if kind not in JSON_TYPES and kind not in XML_MEDIA:
+        raise FhirError.of(415, "not-supported", f"Content-Type {kind[:100]!r} is not supported: send application/fhir+json or application/fhir+xml")
     charset = params.get("charset")
     if charset is not None and charset not in UTF8:
-        raise FhirError.of(415, "not-supported", f"charset {charset!r} is not supported: send UTF-8")
+        raise FhirError.of(415, "not-supported", f"charset {charset[:40]!r} is not supported: send UTF-8")
+    return XML if kind in XML_MEDIA else JSON
 
 
 async def read_body(request: Request, limits: Limits) -> bytes:
@@ -102,9 +167,19 @@ async def read_body(request: Request, limits: Limits) -> bytes:
 
 
 async def read_resource(request: Request, limits: Limits) -> Any:
-    """The request body as parsed JSON, after the Content-Type, size, nesting-depth and Bundle-entries checks."""
-    check_content_type(request)
-    resource = parse_json(await read_body(request, limits), max_depth=limits.max_json_depth)
+    """The request body in its JSON form, after the Content-Type, size, nesting-depth and Bundle-entries checks.
+
+    XML is read by its Content-Type, or without one when the body starts with '<' (JSON cannot).
+    """
+    kind = check_content_type(request)
+    body = await read_body(request, limits)
+    if kind is None and body.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"<"):
+        kind = XML
+    setattr(request.state, _BODY_FORMAT, kind or JSON)
+    if kind == XML:
+        resource = parse_xml(body, max_depth=limits.max_json_depth)
+    else:
+        resource = parse_json(body, max_depth=limits.max_json_depth)
     check_bundle_entries(resource, limits)
     return resource
 

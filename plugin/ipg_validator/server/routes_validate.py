@@ -43,7 +43,7 @@ async def condition_validate(request: Request) -> Response:
 async def validate_wrong_method(request: Request, kind: str) -> Response:
     """$validate takes a body: any other method is 405 (not a read of a resource called '$validate')."""
     error = FhirError.of(405, "not-supported", f"{kind}/$validate is called with POST and the resource as the body")
-    return error_response(error, headers={"Allow": "POST"})
+    return error_response(error, headers={"Allow": "POST"}, request=request)
 
 
 async def _validate(request: Request, resource_type: str) -> Response:

@@ -31,7 +31,7 @@ class FhirRoute(APIRoute):
             try:
                 return await handler(request)
             except FhirError as exc:
-                return error_response(exc)
+                return error_response(exc, request=request)
 
         return route
 
