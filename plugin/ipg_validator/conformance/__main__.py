@@ -1,4 +1,6 @@
-"""`python -m ipg_validator.conformance [-v] [--write-known-failures] [suite ...]`: passed/failed per suite.
+"""`python -m ipg_validator.conformance [-v] [--xml] [--write-known-failures] [suite ...]`: passed/failed per suite.
+
+`--xml` sends every request as FHIR XML and asks for XML answers (compared on their JSON form).
 
 `--write-known-failures` records the failing tests in conformance/known-failures.json (reasons kept
 for tests already listed); run it only over every suite.
@@ -32,7 +34,7 @@ def main(argv: list[str]) -> int:
     skipped: Counter[str] = Counter()
     order: list[str] = []
     with TestClient(create_app()) as client:
-        runner = Runner(client, folder)
+        runner = Runner(client, folder, xml="--xml" in argv)
         for case in cases(folder):
             if wanted and case.suite not in wanted:
                 continue
