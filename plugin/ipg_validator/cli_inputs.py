@@ -1,7 +1,8 @@
-"""Inputs of `ipg-validator validate`: files, folders, NDJSON lines and stdin, each read or reported.
+"""Inputs of `ipg-validator validate`: files, folders, NDJSON lines, FHIR XML files and stdin, each read or reported.
 
 Nothing is skipped silently: a file that cannot be read, is not UTF-8, is empty, is not JSON or has
-a property twice in one object becomes an Input carrying the problem.
+a property twice in one object, or is not FHIR XML, becomes an Input carrying the problem. FHIR XML
+(`*.xml`, or stdin starting with '<') is read into its JSON form, as the server reads it.
 """
 
 from __future__ import annotations
@@ -16,9 +17,11 @@ from typing import Any
 import orjson
 import typer
 
-from .fhir.jsonio import duplicate_key, duplicate_text
+from .fhir.errors import FhirError
+from .fhir.jsonio import FHIR_JSON, duplicate_key, duplicate_text
+from .fhir.xml import FHIR_XML, parse_xml
 
-SUFFIXES = (".json", ".ndjson")
+SUFFIXES = (".json", ".ndjson", ".xml")
 STDIN = "-"
 STDIN_NAME = "<stdin>"
 STDIN_URL = "urn:stdin"
@@ -34,6 +37,7 @@ class Input:
     body: Any = None  # the parsed JSON
     problem: str | None = None  # why it could not be read; None when it was
     problem_code: str = "structure"
+    media_type: str = FHIR_JSON  # how `raw` is written: FHIR JSON, or FHIR XML
 
 
 def collect_inputs(paths: Sequence[str], exclude: Sequence[str]) -> Iterator[Input]:
@@ -58,7 +62,7 @@ def collect_inputs(paths: Sequence[str], exclude: Sequence[str]) -> Iterator[Inp
 
 
 def _walk(root: Path, exclude: Sequence[str]) -> list[Path | Input]:
-    """The *.json and *.ndjson under `root`, sorted by path; directories that cannot be listed or
+    """The *.json, *.ndjson and *.xml under `root`, sorted by path; directories that cannot be listed or
     loop back on themselves, and directories named like JSON files, come back as Inputs in error."""
     found: list[tuple[str, Path | Input]] = []
 
@@ -82,7 +86,7 @@ def _walk(root: Path, exclude: Sequence[str]) -> list[Path | Input]:
             if is_dir:
                 real = os.path.realpath(path)
                 if matches and not excluded(path):
-                    found.append((str(path), _problem(path, "is a directory, not a JSON file", "exception")))
+                    found.append((str(path), _problem(path, "is a directory, not a JSON or XML file", "exception")))
                 if real in ancestors:
                     found.append((str(path), _problem(path, f"directory loop: this folder leads back to {real}", "exception")))
                     continue
@@ -107,7 +111,7 @@ def _file_inputs(path: Path) -> list[Input]:
     try:
         raw = path.read_bytes()
     except IsADirectoryError:
-        return [_problem(path, "is a directory, not a JSON file", "exception")]
+        return [_problem(path, "is a directory, not a JSON or XML file", "exception")]
     except FileNotFoundError:
         return [_problem(path, "no such file", "exception")]
     except OSError as exc:
@@ -115,12 +119,16 @@ def _file_inputs(path: Path) -> list[Input]:
     name, url = str(path), _file_url(path)
     if path.name.lower().endswith(".ndjson"):
         return _ndjson_inputs(raw, name, url)
+    if path.name.lower().endswith(".xml"):
+        return [_xml_input(raw, name, url)]
     return [_json_input(raw, name, url)]
 
 
 def _stdin_inputs(raw: bytes) -> list[Input]:
     """stdin: one JSON document, or NDJSON when it is several lines of JSON."""
     text, problem = _text(raw)
+    if problem is None and text.lstrip().startswith("<"):
+        return [_xml_input(raw, STDIN_NAME, STDIN_URL)]
     if problem is None and text.strip():
         lines = [line for line in text.splitlines() if line.strip()]
         if len(lines) > 1 and _parses(lines[0]) and not _parses(text):
@@ -154,6 +162,19 @@ def _json_input(raw: bytes, name: str, url: str, *, ndjson: bool = False) -> Inp
     if duplicate is not None:  # as the server refuses it (400): which of the two counts is not defined
         return Input(name, url, raw, problem=f"ambiguous JSON: {duplicate_text(duplicate)}")
     return Input(name, url, raw, body=body)
+
+
+def _xml_input(raw: bytes, name: str, url: str) -> Input:
+    text, problem = _text(raw)
+    if problem is not None:
+        return Input(name, url, raw, problem=problem, media_type=FHIR_XML)
+    if not text.strip():
+        return Input(name, url, raw, problem="empty: no XML in it", media_type=FHIR_XML)
+    try:
+        body = parse_xml(raw, max_depth=None)
+    except FhirError as exc:
+        return Input(name, url, raw, problem=f"not FHIR XML: {exc}", media_type=FHIR_XML)
+    return Input(name, url, raw, body=body, media_type=FHIR_XML)
 
 
 def _text(raw: bytes) -> tuple[str, str | None]:

@@ -62,7 +62,7 @@ class Result:
 
 @app.command("validate")
 def validate(
-    paths: Annotated[list[str], typer.Argument(metavar="PATH...", help="Bundle files (.json; .ndjson: one Bundle per line), folders (searched recursively for *.json and *.ndjson), or - for stdin.", show_default=False)],
+    paths: Annotated[list[str], typer.Argument(metavar="PATH...", help="Bundle files (.json; .ndjson: one Bundle per line; .xml: FHIR XML), folders (searched recursively for *.json, *.ndjson and *.xml), or - for stdin.", show_default=False)],
     output_format: Annotated[OutputFormat, typer.Option("--format", help="table for people; json: the OperationOutcome (a collection Bundle of them for several inputs); junit: JUnit XML for CI.", case_sensitive=False)] = OutputFormat.table,
     fail_on: Annotated[FailOn, typer.Option("--fail-on", help="Exit 1 when an input has a finding of this severity or worse.", case_sensitive=False)] = FailOn.error,
     profile: Annotated[Optional[str], typer.Option("--profile", metavar="URL", help="Validate against this profile (e.g. the ipg672-encounter-bundle profile forces the IPG672 rules).")] = None,
@@ -81,7 +81,7 @@ def validate(
         raise typer.Exit(2)
     inputs = list(collect_inputs(paths, exclude or []))
     if not inputs:
-        show.error("no inputs: the folders given hold no *.json or *.ndjson files (after --exclude)")
+        show.error("no inputs: the folders given hold no *.json, *.ndjson or *.xml files (after --exclude)")
         raise typer.Exit(2)
     check = _remote(server, profile) if server else _local(load_index(content), profile, not no_structure)
     results = [_result(item, check) for item in _progress(inputs)]
@@ -119,7 +119,8 @@ def _remote(base: str, profile: str | None) -> Any:
 
     def check(item: Input) -> dict[str, Any]:
         try:
-            response = session.post(url, data=item.raw, headers=headers, params=params, timeout=SERVER_TIMEOUT)
+            sent = {**headers, "Content-Type": item.media_type}  # the bytes as read, JSON or XML
+            response = session.post(url, data=item.raw, headers=sent, params=params, timeout=SERVER_TIMEOUT)
         except requests.RequestException as exc:
             raise Unreadable(f"cannot reach {url}: {exc}") from None
         try:

@@ -78,7 +78,7 @@ def _parse(body: bytes, max_depth: int | None) -> Any:
             raise _too_deep(f"it is nested more than {LIBXML_MAX_DEPTH} elements deep") from None
         line, column = exc.position if exc.position else (exc.lineno, 0)
         message = re.sub(r",?\s+line \d+(, column \d+)?$", "", message)
-        raise FhirError.of(400, "structure", f"The request body is not well-formed XML: {message} at line {line} column {column}") from None
+        raise FhirError.of(400, "structure", f"The XML is not well-formed: {message} at line {line} column {column}") from None
     info = root.getroottree().docinfo
     if info.doctype or info.internalDTD is not None:
         raise FhirError.of(400, "security", "The XML has a document type declaration: DTDs and entities are refused", tx_code="invalid-data")

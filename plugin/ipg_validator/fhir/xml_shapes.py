@@ -5,13 +5,19 @@ name of each type: whether it repeats (a JSON array), whether it is a primitive 
 attribute, and which JSON type: boolean, number or string), a resource (wrapped in an element of
 its type), XHTML (the narrative `div`), or a complex type (and which), and the order elements
 come in. The models hold all of that; this module only asks them, once per type.
+
+Elements R4 does not define but R5 does (R5 content sent to an R4 server: an expansion's
+`property`, a CodeSystem's newer elements) take their form from the R5 models, after the R4B
+ones, so they too read back as the JSON that was sent; the structure check still names them.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Any
 
+from fhir.resources import get_fhir_model_class as r5_model_class
 from fhir.resources.R4B import get_fhir_model_class
 from fhir_core.utils import determine_version_prefix_from_class, get_fhir_type_name, is_list_type, is_primitive_type
 
@@ -51,9 +57,20 @@ class Shape:
 
 @lru_cache(maxsize=None)
 def shape(type_name: str) -> Shape | None:
-    """The shape of a resource, data type or backbone element (R4B model name), or None if there is no model."""
+    """The shape of a resource, data type or backbone element (R4B model name, then R5), or None if there is no model."""
+    r4 = _elements(get_fhir_model_class, type_name)
+    r5 = _elements(r5_model_class, type_name)
+    if r4 is None and r5 is None:
+        return None
+    elements = dict(r4 or {})
+    for name, element in (r5 or {}).items():
+        elements.setdefault(name, element)
+    return Shape(elements, tuple(elements))
+
+
+def _elements(model_class: Any, type_name: str) -> dict[str, Element] | None:
     try:
-        cls = get_fhir_model_class(type_name)
+        cls = model_class(type_name)
     except (KeyError, ValueError, AttributeError, ImportError):
         return None
     prefix = determine_version_prefix_from_class(cls)
@@ -72,7 +89,7 @@ def shape(type_name: str) -> Shape | None:
             elements[name] = Element(repeats, RESOURCE)
         else:
             elements[name] = Element(repeats, COMPLEX, fhir_type)
-    return Shape(elements, tuple(elements))
+    return elements
 
 
 def _primitive_kind(fhir_type: str) -> str:
