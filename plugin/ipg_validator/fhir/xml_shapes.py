@@ -46,26 +46,32 @@ class Element:
 
 @dataclass(frozen=True)
 class Shape:
-    """The elements of one type, by name, in the order FHIR XML writes them."""
+    """The elements of one type, by name, in the order FHIR XML writes them (R4B's; R5's asked only when R4B lacks one)."""
 
+    name: str
     elements: dict[str, Element]
     order: tuple[str, ...]
 
     def get(self, name: str) -> Element | None:
-        return self.elements.get(name)
+        found = self.elements.get(name)
+        if found is None:
+            later = _r5_elements(self.name)
+            return later.get(name) if later is not None else None
+        return found
 
 
 @lru_cache(maxsize=None)
 def shape(type_name: str) -> Shape | None:
-    """The shape of a resource, data type or backbone element (R4B model name, then R5), or None if there is no model."""
-    r4 = _elements(get_fhir_model_class, type_name)
-    r5 = _elements(r5_model_class, type_name)
-    if r4 is None and r5 is None:
-        return None
-    elements = dict(r4 or {})
-    for name, element in (r5 or {}).items():
-        elements.setdefault(name, element)
-    return Shape(elements, tuple(elements))
+    """The shape of a resource, data type or backbone element (R4B model name, else R5), or None if there is no model."""
+    elements = _elements(get_fhir_model_class, type_name)
+    if elements is None:
+        elements = _r5_elements(type_name)
+    return Shape(type_name, elements, tuple(elements)) if elements is not None else None
+
+
+@lru_cache(maxsize=None)
+def _r5_elements(type_name: str) -> dict[str, Element] | None:
+    return _elements(r5_model_class, type_name)
 
 
 def _elements(model_class: Any, type_name: str) -> dict[str, Element] | None:
