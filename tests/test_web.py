@@ -239,6 +239,47 @@ def test_broken_json_shows_a_plain_message(page: Page, base_url: str) -> None:
     shot(page, "04-broken-json-message.png")
 
 
+def test_xml_input_gets_the_outcome_in_xml(page: Page, base_url: str, tmp_path: Path) -> None:
+    """A Bundle pasted as FHIR XML: the same findings as its JSON, the OperationOutcome shown and saved as XML,
+    and an issue's place highlighted in the XML."""
+    from ipg_validator.fhir.xml import dump_xml, parse_xml
+
+    open_validator(page, base_url)
+    paste_and_validate(page, dump_xml(json.loads(example_text("category-codes")), pretty=True).decode())
+    expect(page.locator("#verdict")).to_have_attribute("data-verdict", "error")
+    expect(checklist_row(page, "Y89.x")).to_have_attribute("data-status", "wrong")
+    xml_rows = page.locator("#issues tbody tr").evaluate_all("rows => rows.map(r => r.innerText)")
+    raw = page.locator("#raw").text_content() or ""
+    assert raw.startswith("<?xml") and 'xmlns="http://hl7.org/fhir"' in raw
+    where = page.get_by_role("button", name="Bundle.entry[5].resource.code.coding[0].code: show this resource")
+    where.click()
+    expect(page.locator("#viewer-heading")).to_have_text("Procedure at Bundle.entry[5].resource")
+    mark = page.locator("#viewer-json mark.hl")
+    expect(mark).to_have_count(1)
+    expect(mark).to_have_text('<code value="Y89"/>')
+    shot(page, "05-xml-input-issue-highlighted.png")
+    with page.expect_download() as download:
+        page.click("#download")
+    assert download.value.suggested_filename.endswith(".xml")
+    saved = tmp_path / "oo.xml"
+    download.value.save_as(saved)
+    outcome = parse_xml(saved.read_bytes())
+    assert outcome["resourceType"] == "OperationOutcome" and len(outcome["issue"]) == len(xml_rows)
+    paste_and_validate(page, example_text("category-codes"))  # the same Bundle as JSON: the same table
+    expect(page.locator("#raw")).to_contain_text('"resourceType": "OperationOutcome"')
+    assert page.locator("#issues tbody tr").evaluate_all("rows => rows.map(r => r.innerText)") == xml_rows
+
+
+def test_broken_xml_shows_a_plain_message(page: Page, base_url: str) -> None:
+    open_validator(page, base_url)
+    page.fill("#bundle", '<Bundle xmlns="http://hl7.org/fhir">\n  <type value="collection">\n</Bundle>')
+    page.click("#validate")
+    problem = page.locator("#problem")
+    expect(problem).to_contain_text("The input is not FHIR XML")
+    expect(problem).to_contain_text("line 3 column")
+    expect(page.locator("#results")).to_be_hidden()
+
+
 def test_reference_page_search_lists_the_colon_codes(page: Page, base_url: str) -> None:
     page.goto(base_url + "/reference")
     expect(page.locator("body[data-loaded='true']")).to_be_attached()

@@ -32,14 +32,15 @@ const IPGResults = (() => {
     return (issue.expression || issue.location || []).some((e) => places.some((p) => e === p || e.startsWith(p + ".") || e.startsWith(p + "[")));
   }
 
-  function render(outcome, encounters) {
+  function render(outcome, encounters, rawXml) {
     state.outcome = outcome;
+    state.xml = Boolean(rawXml);
     const issues = Array.isArray(outcome.issue) ? outcome.issue : [];
     const n = counts(issues);
     renderVerdict(n, issues, encounters);
     renderEncounters(encounters || [], issues);
     renderIssues(issues, n);
-    $("raw").textContent = JSON.stringify(outcome, null, 2);
+    $("raw").textContent = rawXml ? rawXml.trim() : JSON.stringify(outcome, null, 2); // as the server sent it
     IPGViewer.close(false);
     $("results").hidden = false;
     say(`Validated ${state.source}: ${plural(n.errors, "error")}, ${plural(n.warning, "warning")}, ${n.information} information.`);
@@ -255,8 +256,8 @@ const IPGResults = (() => {
   function downloadOutcome() {
     const text = $("raw").textContent;
     if (!text) return;
-    const url = URL.createObjectURL(new Blob([text + "\n"], { type: "application/fhir+json" }));
-    const name = `OperationOutcome-${state.source.replace(/[^\w.-]+/g, "_") || "bundle"}.json`;
+    const url = URL.createObjectURL(new Blob([text + "\n"], { type: state.xml ? "application/fhir+xml" : "application/fhir+json" }));
+    const name = `OperationOutcome-${state.source.replace(/[^\w.-]+/g, "_") || "bundle"}.${state.xml ? "xml" : "json"}`;
     const a = el("a", { href: url, download: name, hidden: true });
     document.body.append(a);
     a.click();
@@ -276,10 +277,10 @@ const IPGResults = (() => {
     }
   }
 
-  /** Draw the outcome of validating `source` (an example name or "bundle"). */
-  function show(outcome, encounters, source) {
+  /** Draw the outcome of validating `source` (an example name or "bundle"); `rawXml`: the outcome as XML was sent. */
+  function show(outcome, encounters, source, rawXml) {
     state.source = source;
-    render(outcome, encounters);
+    render(outcome, encounters, rawXml);
   }
 
   return { show, loadRuleSystems, copy: copyOutcome, download: downloadOutcome };

@@ -98,7 +98,7 @@
       return;
     }
     textarea.value = text;
-    await validate(file.name.replace(/\.json$/i, ""));
+    await validate(file.name.replace(/\.(json|xml)$/i, ""));
   }
 
   function megabytes(n) {
@@ -156,24 +156,23 @@
     say("Validating…");
     try {
       const settings = await IPG.settings();
-      const post = (url) =>
-        IPG.request(url, {
-          method: "POST",
-          headers: { "Content-Type": "application/fhir+json", Accept: "application/fhir+json" },
-          body: text,
-        });
+      const xml = IPGXml.isXml(text); // the OperationOutcome comes back in the format the input was sent in
+      const media = xml ? "application/fhir+xml" : "application/fhir+json";
+      const post = (url, accept) =>
+        IPG.request(url, { method: "POST", headers: { "Content-Type": media, Accept: accept }, body: text });
       const [outcome, checklist] = await Promise.all([
-        post(`${settings.fhirBase}/Bundle/$validate`),
-        post("/web/api/checklist").catch(() => null),
+        post(`${settings.fhirBase}/Bundle/$validate`, media),
+        post("/web/api/checklist", "application/json").catch(() => null),
       ]);
+      if (xml) outcome.body = IPGXml.outcome(outcome.text);
       if (!outcome.ok || !outcome.body || outcome.body.resourceType !== "OperationOutcome") {
         showResultsHidden();
         refused(outcome, text);
         return;
       }
-      IPGViewer.setInput(parse(text));
+      IPGViewer.setInput(xml ? IPGXml.parse(text) : parse(text));
       const encounters = checklist && checklist.ok && checklist.body ? checklist.body.encounters : null;
-      IPGResults.show(outcome.body, encounters, state.source);
+      IPGResults.show(outcome.body, encounters, state.source, xml ? outcome.text : null);
     } catch (e) {
       showResultsHidden();
       IPG.showProblem(problem, "The validator did not answer", `${e.message}. Check that the server is still running, then try again.`);
@@ -197,8 +196,9 @@
     let title;
     if (answer.status === 401) title = "This server needs an API key";
     else if (answer.status === 413) title = "The input is too large";
+    else if (answer.status === 400 && IPGXml.isXml(text)) title = "The input is not FHIR XML";
     else if (answer.status === 400 && parse(text) === null) title = "The input is not valid JSON";
-    else if (answer.status === 415) title = "The input is not JSON";
+    else if (answer.status === 415) title = "The input is not FHIR JSON or XML";
     else if (answer.status >= 500) title = "The validator could not check this input";
     else title = "The input could not be validated";
     IPG.showProblem(problem, title, why || `The server answered HTTP ${answer.status}.`);

@@ -97,7 +97,8 @@ const IPGViewer = (() => {
   function showResource(expression, trigger) {
     const viewer = $("viewer");
     const pre = clear($("viewer-json"));
-    const found = state.input ? locate(expression) : null;
+    const xml = state.input && state.input.nodeType === 9; // an XML Document: the input was FHIR XML
+    const found = state.input ? (xml ? IPGXml.locate(state.input, parsePath(expression)) : locate(expression)) : null;
     document.querySelectorAll("#issues tr.selected").forEach((r) => r.classList.remove("selected"));
     const row = trigger && trigger.closest("#issues tr");
     if (row) row.classList.add("selected");
@@ -108,11 +109,13 @@ const IPGViewer = (() => {
       $("viewer-heading").textContent = "Resource";
       pre.textContent = "This place is not in the input as pasted, so it cannot be shown.";
     } else {
-      const kind = found.shown.resourceType || "Element";
-      const id = found.shown.id ? `/${found.shown.id}` : "";
+      const kind = xml ? found.shown.localName : found.shown.resourceType || "Element";
+      const idNode = xml ? Array.from(found.shown.children).find((c) => c.localName === "id") : null;
+      const idText = xml ? idNode && idNode.getAttribute("value") : found.shown.id;
+      const id = idText ? `/${idText}` : "";
       $("viewer-heading").textContent = `${kind}${id} at ${found.label}`;
-      const { text, range } = jsonWithRange(found.shown, found.path);
-      if (range && found.path.length) {
+      const { text, range } = xml ? IPGXml.withRange(found.shown, found.target) : jsonWithRange(found.shown, found.path);
+      if (range && (xml || found.path.length)) {
         mark = el("mark", { class: "hl", id: "viewer-mark" }, text.slice(range[0], range[1]));
         pre.append(text.slice(0, range[0]), mark, text.slice(range[1]));
       } else {
