@@ -45,30 +45,24 @@ def client_for(app: Any) -> Any:
 
 def fhir_answer(response: Any, status: int | None = None, resource_type: str | None = None) -> dict[str, Any]:
     """The response as a FHIR resource: FHIR JSON, no traceback, never a 5xx (unless asked), valid R4B."""
-    if status is not None:
-        assert response.status_code == status, (response.status_code, response.text[:2000])
-    else:
-        assert response.status_code < 500, (response.status_code, response.text[:2000])
-    assert response.headers["content-type"] == FHIR_JSON_UTF8, response.headers.get("content-type")
-    assert "Traceback" not in response.text and 'File "' not in response.text
-    resource = orjson.loads(response.content)
-    if resource_type is not None:
-        assert resource["resourceType"] == resource_type, resource
-    check_resource(resource)
-    return resource
+    return _answer(response, status, resource_type, FHIR_JSON_UTF8, orjson.loads)
 
 
 def fhir_xml_answer(response: Any, status: int | None = None, resource_type: str | None = None) -> dict[str, Any]:
     """The response as a FHIR XML resource (its JSON form): FHIR XML, no traceback, never a 5xx (unless asked), valid R4B."""
     from ipg_validator.fhir.xml import parse_xml
 
+    return _answer(response, status, resource_type, FHIR_XML_UTF8, lambda body: parse_xml(body, max_depth=None))
+
+
+def _answer(response: Any, status: int | None, resource_type: str | None, media: str, read: Any) -> dict[str, Any]:
     if status is not None:
         assert response.status_code == status, (response.status_code, response.text[:2000])
     else:
         assert response.status_code < 500, (response.status_code, response.text[:2000])
-    assert response.headers["content-type"] == FHIR_XML_UTF8, response.headers.get("content-type")
+    assert response.headers["content-type"] == media, response.headers.get("content-type")
     assert "Traceback" not in response.text and 'File "' not in response.text
-    resource = parse_xml(response.content, max_depth=None)
+    resource = read(response.content)
     if resource_type is not None:
         assert resource["resourceType"] == resource_type, resource
     check_resource(resource)

@@ -44,14 +44,10 @@ class FhirResponse(Response):
         return dump_json(content, pretty=self._pretty)
 
 
-class FhirXmlResponse(Response):
+class FhirXmlResponse(FhirResponse):
     """A FHIR resource as `application/fhir+xml; charset=utf-8` (fhir.xml)."""
 
     media_type = FHIR_XML_UTF8
-
-    def __init__(self, content: Any, status_code: int = 200, *, pretty: bool = False, headers: dict[str, str] | None = None) -> None:
-        self._pretty = pretty
-        super().__init__(content, status_code=status_code, headers=headers)
 
     def render(self, content: Any) -> bytes:
         return dump_xml(content, pretty=self._pretty)
