@@ -345,6 +345,7 @@ def test_accept_picks_json_or_xml_by_preference(client: TestClient) -> None:
     assert media("application/fhir+xml;q=0.5, application/fhir+json") == FHIR_JSON
     assert media("application/fhir+json;q=0.5, application/fhir+xml;q=0.9") == "application/fhir+xml"
     assert media("text/html,application/xml;q=0.9,*/*;q=0.8") == "application/fhir+xml"  # a browser asks for XML
+    assert media("application/fhir+xml;q=1.0, application/fhir+json;q=1.0") == FHIR_JSON  # a tie (HAPI clients) goes to JSON
     assert media("*/*") == FHIR_JSON
     assert media("text/plain") == FHIR_JSON  # neither: JSON, as before
     assert media("application/fhir+xml;q=0, application/json;q=0.1") == FHIR_JSON

@@ -162,3 +162,15 @@ def test_tx_ecosystem_requests_and_resources_round_trip() -> None:
             different.append(path.name)
     assert checked > 1000
     assert different == ["batch-validate-bad-request-bundle.json"]
+
+
+def test_an_answer_xml_cannot_carry_is_a_406_in_xml() -> None:
+    from starlette.requests import Request
+
+    from ipg_validator.server.negotiation import respond
+
+    request = Request({"type": "http", "method": "GET", "path": "/fhir/x", "query_string": b"_format=xml", "headers": []})
+    answer = respond(request, {"resourceType": "Parameters", "definition:en": "x"})
+    assert answer.status_code == 406 and answer.media_type == "application/fhir+xml; charset=utf-8"
+    outcome = parse_xml(answer.body)
+    assert "cannot be written as XML" in outcome["issue"][0]["details"]["text"]

@@ -95,10 +95,13 @@ def _too_deep(why: str) -> FhirError:
 
 
 def _split(tag: Any) -> tuple[str | None, str]:
+    """(namespace, local name) of an lxml tag or attribute name (`{ns}name`, or `name` in no namespace)."""
     if not isinstance(tag, str):
         return None, ""
-    q = etree.QName(tag)
-    return q.namespace, q.localname
+    if tag[:1] == "{":
+        namespace, _, local = tag[1:].partition("}")
+        return namespace, local
+    return None, tag
 
 
 def _refuse(el: Any, text: str, path: str) -> FhirError:

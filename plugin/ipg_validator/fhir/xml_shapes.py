@@ -13,7 +13,7 @@ ones, so they too read back as the JSON that was sent; the structure check still
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
@@ -38,10 +38,10 @@ class Element:
     repeats: bool
     kind: str
     type: str | None = None
+    primitive: bool = field(init=False)  # a value attribute in XML (XHTML: the narrative div)
 
-    @property
-    def primitive(self) -> bool:
-        return self.kind in (BOOLEAN, INTEGER, DECIMAL, STRING, XHTML)
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "primitive", self.kind in (BOOLEAN, INTEGER, DECIMAL, STRING, XHTML))
 
 
 @dataclass(frozen=True)

@@ -87,7 +87,7 @@ def answer_format(request: Request) -> str:
             kind, params = _media_type(item)
             found = XML if kind in XML_TYPES else JSON if kind in FORMAT_JSON else None
             q = _quality(params.get("q"))
-            if found is not None and q > best_q:
+            if found is not None and (q > best_q or q == best_q > 0 and found == JSON):  # a tie goes to JSON (HAPI lists both at q=1)
                 best, best_q = found, q
         if best is not None:
             return best

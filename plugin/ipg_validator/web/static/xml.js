@@ -3,7 +3,6 @@
 "use strict";
 
 const IPGXml = (() => {
-  const FHIR_NS = "http://hl7.org/fhir";
   const OUTCOME_LISTS = new Set(["issue", "extension", "coding", "expression", "location"]);
 
   /** Whether the pasted or uploaded text is XML (JSON cannot start with '<'). */
@@ -19,7 +18,7 @@ const IPGXml = (() => {
   /** An XML OperationOutcome (as the server writes it) in its JSON form; null when it is not one. */
   function outcome(text) {
     const doc = parse(text || "");
-    if (!doc || doc.documentElement.localName !== "OperationOutcome" || doc.documentElement.namespaceURI !== FHIR_NS) return null;
+    if (!doc || doc.documentElement.localName !== "OperationOutcome") return null; // the server's XML, in the FHIR namespace
     function read(node) {
       const out = {};
       for (const attr of ["id", "url"]) if (node.hasAttribute(attr)) out[attr] = node.getAttribute(attr);
