@@ -251,6 +251,7 @@ def test_xml_input_gets_the_outcome_in_xml(page: Page, base_url: str, tmp_path: 
     xml_rows = page.locator("#issues tbody tr").evaluate_all("rows => rows.map(r => r.innerText)")
     raw = page.locator("#raw").text_content() or ""
     assert raw.startswith("<?xml") and 'xmlns="http://hl7.org/fhir"' in raw
+    expect(page.locator("#download")).to_have_text("Download as XML")
     where = page.get_by_role("button", name="Bundle.entry[5].resource.code.coding[0].code: show this resource")
     where.click()
     expect(page.locator("#viewer-heading")).to_have_text("Procedure at Bundle.entry[5].resource")

@@ -41,6 +41,8 @@ const IPGResults = (() => {
     renderEncounters(encounters || [], issues);
     renderIssues(issues, n);
     $("raw").textContent = rawXml ? rawXml.trim() : JSON.stringify(outcome, null, 2); // as the server sent it
+    $("download").textContent = `Download as ${rawXml ? "XML" : "JSON"}`;
+    $("raw-summary").textContent = `Show the OperationOutcome ${rawXml ? "XML" : "JSON"}`;
     IPGViewer.close(false);
     $("results").hidden = false;
     say(`Validated ${state.source}: ${plural(n.errors, "error")}, ${plural(n.warning, "warning")}, ${n.information} information.`);
