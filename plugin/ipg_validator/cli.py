@@ -18,7 +18,7 @@ from .content.trud import TrudFormatError, import_trud
 from .fhir.errors import FhirError
 from .fhir.outcome import operation_outcome
 from .fhir.parameters import Params
-from .fhir.terminology_ops import expand_op, lookup_op, validate_code_op
+from .fhir.terminology_ops import expand_op, lookup_answer, validate_code_op
 from .settings import Settings, SettingsError, flag_overrides
 from .terminology.sources import split_canonical
 from .terminology import messages
@@ -155,7 +155,7 @@ def lookup(
     index = load_index(content)
     items = [("system", resolve_system(system)), ("code", code)] + ([("version", version)] if version else [])
     try:
-        result = lookup_op(index, Params(items))
+        result, issues = lookup_answer(index, Params(items))
     except FhirError as exc:
         not_found = any(i.message_id == messages.CODE_NOT_FOUND for i in exc.issues)
         if not json_out:
@@ -164,7 +164,7 @@ def lookup(
     if json_out:
         show.write_json(result)
     else:
-        show.show_lookup(result)
+        show.show_lookup(result, operation_outcome(issues))
 
 
 @app.command("validate-code")

@@ -90,8 +90,8 @@ def lookup_properties(parameters: Mapping[str, Any]) -> list[tuple[str, Any]]:
     return out
 
 
-def show_lookup(parameters: Mapping[str, Any]) -> None:
-    """The $lookup answer as a table."""
+def show_lookup(parameters: Mapping[str, Any], outcome: Mapping[str, Any] | None = None) -> None:
+    """The $lookup answer as a table, then the issues of `outcome` (the lookup's, which $lookup's Parameters do not carry)."""
     values = param_values(parameters)
     props = lookup_properties(parameters)
     table = Table(title=f"{values.get('code')}  {values.get('display') or ''}", show_header=False, title_justify="left")
@@ -108,7 +108,7 @@ def show_lookup(parameters: Mapping[str, Any]) -> None:
     table.add_row("inactive", "true" if inactive else "false")
     out = console()
     out.print(table)
-    print_issues(outcome_issues(parameters), out=out)
+    print_issues(outcome_issues(outcome), out=out)
 
 
 def show_validation(parameters: Mapping[str, Any], given_code: str) -> None:
