@@ -56,7 +56,7 @@ def missing() -> str | None:
     if java_home() is None:
         return f"no Java {MIN_JAVA}+ JDK found (set PATHLING_JAVA_HOME); Pathling {__java_version__} needs one"
     if not runtime_jar(__java_version__).exists():
-        return f"{runtime_jar(__java_version__).relative_to(ROOT)} is missing: run `make interop-build`"
+        return f"{runtime_jar(__java_version__)} is missing: run `make interop-build`"
     if len(hadoop_jars()) < 2:
         return "the Hadoop client jars are missing from interop/pathling/target/hadoop-jars: run `make interop-build`"
     return None
