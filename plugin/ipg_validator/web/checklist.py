@@ -15,8 +15,8 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from ..bundle.codings import coded_items
 from ..bundle.grouping import Group, group_entries, rank_order
+from ..bundle.records import encounter_status, read_record
 from ..bundle.validate import _entries, _Judge, _profiles  # the engine's own reading of a Bundle
 from ..content.index import ContentIndex
 from ..rules.case import CodedItem, EncounterCase
@@ -38,7 +38,7 @@ def bundle_checklists(index: ContentIndex, body: Any, *, profile: str | None = N
     out: list[dict[str, Any]] = []
     for rules in index.rule_sets:
         coded: dict[int, tuple[list[CodedItem], list[Issue]]] = {
-            e.index: coded_items(judge.sources, e.resource, e.path) for e in entries if e.kind in ("Procedure", "Condition")
+            e.index: read_record(judge.sources, None, rules, e) for e in entries if e.kind in ("Procedure", "Condition")
         }
         for group in group_entries(entries, rules).groups:
             out.append(_encounter(judge, rules, group, coded))
@@ -62,7 +62,7 @@ def _encounter(judge: _Judge, rules: RuleSet, group: Group, coded: Mapping[int, 
         "guidance": rules.title,
         "ruleSet": rules.id,
         "summaryRule": rules.of_kind("summary").id,  # the rule id of the encounter's summary issue in the OperationOutcome
-        "applies": in_scope(rules, case, judge.member),
+        "applies": encounter_status(rules, group.encounter) is None and in_scope(rules, case, judge.member),
         "procedures": [_coding(i, n) for n, i in enumerate(case.procedures, 1)],
         "diagnoses": [_coding(i, n) for n, i in enumerate(case.diagnoses, 1)],
         "items": [line for rule in rules.guidance_rules if rule.kind in LINE_KINDS for line in _lines(judge, rule, case, errors)],
