@@ -49,7 +49,7 @@ def _not_counted_values(rule: Rule, item: CodedItem) -> dict[str, str]:
     path, status = item.mark(rule.statuses) or (".", "")
     kind, _, element = path.partition(".")
     return {"system_name": item.system_name, "code": item.code, "display": item.display or "", "resource": item.resource,
-            "element": element, "status": status, "resource_type": kind, "meaning": dict(rule.variants).get(kind, "")}
+            "element": element, "status": status, "resource_type": kind, "meaning": dict(rule.variants).get(status, status)}
 
 
 def evaluate(rules: RuleSet, case: EncounterCase, member: MemberTest, members: Members) -> list[Issue]:
