@@ -31,6 +31,8 @@ KINDS_NEEDING_EXAMPLE = {
     "require-each", "require-any", "first-not-in", "first-in", "not-together", "at-most-one",
     "each-outside", "single-coding", "unattributed", "unresolved-reference", "subject-mismatch",
     "out-of-scope", "no-encounter",
+    "not-counted", "status-check", "status-contradicts", "encounter-status", "scope-not-counted", "scope-misclassified",
+    "classification", "system-beside", "system-only", "reference-type",
 }
 NHS_NUMBER = "https://fhir.nhs.uk/Id/nhs-number"
 
