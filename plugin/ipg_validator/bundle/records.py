@@ -26,13 +26,18 @@ def read_record(sources: SourceChain, memo: MutableMapping[Any, Any] | None, rul
     items, issues = coded_items(sources, entry.resource, entry.path, memo)
     if not items:
         return items, issues
-    items = _marked(rules, entry, items)
-    if any(i.state == FOREIGN for i in items):
+    elements = rules.status_elements.get(entry.kind)
+    if elements:
+        items = _marked(rules, entry, items, elements)
+    wrong = rules.wrong_systems.get(entry.kind) or frozenset()
+    foreign = misfit = False
+    for item in items:  # one pass: this runs for every coded entry of every Bundle
+        foreign = foreign or item.state == FOREIGN
+        misfit = misfit or item.system in wrong
+    if foreign:
         issues = _other_systems(rules, entry, items, issues)
-    fit = dict(rules.of_kind("classification").systems)
-    expected = fit.get(entry.kind)
-    if expected is not None and any(i.system in fit.values() and i.system != expected for i in items):
-        items, issues = _misfits(sources, memo, rules, entry, items, issues, fit, expected)
+    if misfit:
+        items, issues = _misfits(sources, memo, rules, entry, items, issues, rules.classification, rules.classification[entry.kind])
     return items, issues
 
 
@@ -44,24 +49,25 @@ def encounter_status(rules: RuleSet, encounter: Entry | None) -> str | None:
     return status if isinstance(status, str) and rules.of_kind("encounter-status").status("Encounter", "status", status) else None
 
 
-def _marked(rules: RuleSet, entry: Entry, items: list[CodedItem]) -> list[CodedItem]:
+def _marked(rules: RuleSet, entry: Entry, items: list[CodedItem], elements: tuple[tuple[str, frozenset[str]], ...]) -> list[CodedItem]:
     """The items carrying the record statuses a rule names; those of a status that does not count no longer count."""
-    marks = tuple((f"{entry.kind}.{element}", value) for element, values in rules.status_elements.get(entry.kind, ())
-                  for value in _status_values(entry.resource.get(element)) if value in values)
+    marks: list[tuple[str, str]] = []
+    for element, values in elements:
+        value = entry.resource.get(element)
+        if isinstance(value, str):  # Procedure.status: the usual "completed" is named by no rule
+            if value in values:
+                marks.append((f"{entry.kind}.{element}", value))
+        elif isinstance(value, Mapping):  # Condition.verificationStatus, a CodeableConcept
+            codings = value.get("coding")
+            for coding in codings if isinstance(codings, list) else ():
+                code = coding.get("code") if isinstance(coding, Mapping) else None
+                if isinstance(code, str) and code in values:
+                    marks.append((f"{entry.kind}.{element}", code))
     if not marks:
         return items
-    not_counted = rules.of_kind("not-counted")
-    if any(not_counted.status(*path.split("."), value) for path, value in marks):
-        return [i._replace(marks=marks, usable=False, state=NOT_COUNTED) for i in items]
-    return [i._replace(marks=marks) for i in items]
-
-
-def _status_values(value: Any) -> list[str]:
-    """A status as a code (Procedure.status) or as a CodeableConcept (Condition.verificationStatus)."""
-    if isinstance(value, str):
-        return [value]
-    codings = value.get("coding") if isinstance(value, Mapping) else None
-    return [c["code"] for c in codings if isinstance(c, Mapping) and isinstance(c.get("code"), str)] if isinstance(codings, list) else []
+    if any(mark in rules.not_counted for mark in marks):
+        return [i._replace(marks=tuple(marks), usable=False, state=NOT_COUNTED) for i in items]
+    return [i._replace(marks=tuple(marks)) for i in items]
 
 
 def _other_systems(rules: RuleSet, entry: Entry, items: list[CodedItem], issues: list[Issue]) -> list[Issue]:

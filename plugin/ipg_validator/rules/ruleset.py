@@ -124,6 +124,22 @@ class RuleSet:
                 found.setdefault(kind, {}).setdefault(element, set()).update(values)
         return {kind: tuple((e, frozenset(v)) for e, v in elements.items()) for kind, elements in found.items()}
 
+    @cached_property
+    def classification(self) -> dict[str, str]:
+        """The classification each resource type is coded with ({"Procedure": OPCS-4 URI, ...}), from the classification rule."""
+        return dict(self.of_kind("classification").systems)
+
+    @cached_property
+    def wrong_systems(self) -> dict[str, frozenset[str]]:
+        """Per resource type, the classifications that do not fit it (ICD-10 on a Procedure)."""
+        fit = self.classification
+        return {kind: frozenset(fit.values()) - {system} for kind, system in fit.items()}
+
+    @cached_property
+    def not_counted(self) -> frozenset[tuple[str, str]]:
+        """The (Resource.element, status) pairs whose codes do not count."""
+        return frozenset((path, value) for path, values in self.of_kind("not-counted").statuses for value in values)
+
     def system_name(self, system: str | None) -> str | None:
         """The plain name of a code system this service does not hold but knows of (SNOMED CT), else None."""
         return dict(self.other_systems).get(system or "")
