@@ -154,6 +154,8 @@ def test_the_checklist_marks_a_not_done_companion_missing(index: ContentIndex) -
     (checklist,) = bundle_checklists(index, sirt(p3="not-done"))
     line = next(i for i in checklist["items"] if i["label"] == "X65.3")
     assert line["status"] == "missing"
+    assert [c["code"] for c in checklist["procedures"]] == ["J12.3", "Y36.4", "Y53.4"]  # as the summary's code string
+    assert [(c["code"], c["state"]) for c in checklist["notCounted"]] == [("X65.3", "not-counted")]
 
 
 # ---------------------------------------------------------------- 2. SNOMED CT and other systems
