@@ -46,9 +46,12 @@ class Rule:
     standard: str | None = None
     target: str | None = None  # "procedures" or "diagnoses"
     value_sets: tuple[str, ...] = ()
+    standard_text: str | None = None  # `{standard}` in the message: the standard named and said what it is
 
     def text(self, **values: Any) -> str:
         """The message with its `{name}` placeholders filled; a missing value is left visible, never an error."""
+        if self.standard_text is not None and "standard" not in values:
+            values["standard"] = self.standard_text
         template, names = self._template
         text = template.format_map(values if names <= values.keys() else _Visible(values))
         text = " ".join(text.split())  # an empty value (a code with no known title) leaves no gap
@@ -102,7 +105,10 @@ def read_rule_set(data: Any) -> RuleSet:
     if not isinstance(data, Mapping) or not isinstance(data.get("rules"), list):
         raise RuleError("a rules file is an object with a 'rules' list")
     name = data.get("id")
-    rules = tuple(_rule(n, r) for n, r in enumerate(data["rules"]))
+    standards = data.get("standards", {})
+    if not isinstance(standards, Mapping) or not all(isinstance(v, str) and v.strip() for v in standards.values()):
+        raise RuleError(f"rule set {name!r}: 'standards' maps a standard's id to the words that say what it is")
+    rules = tuple(_rule(n, r, standards) for n, r in enumerate(data["rules"]))
     seen: set[str] = set()
     for rule in rules:
         if rule.id in seen:
@@ -122,7 +128,7 @@ def read_rule_set(data: Any) -> RuleSet:
     )
 
 
-def _rule(n: int, data: Any) -> Rule:
+def _rule(n: int, data: Any, standards: Mapping[str, str]) -> Rule:
     if not isinstance(data, Mapping) or not _text(data.get("id")):
         raise RuleError(f"rules[{n}] needs an id")
     where = f"rules[{n}] ({data['id']})"
@@ -152,7 +158,17 @@ def _rule(n: int, data: Any) -> Rule:
     return Rule(
         id=data["id"], kind=kind, severity=data["severity"], code=code, message=message,
         standard=_text(data.get("standard")), target=target, value_sets=tuple(raw_sets),
+        standard_text=_standard_text(where, _text(data.get("standard")), standards, message),
     )
+
+
+def _standard_text(where: str, standard: str | None, standards: Mapping[str, str], message: str) -> str | None:
+    """What `{standard}` reads as: the rule set's words for the rule's standard (else its bare id)."""
+    if "{standard}" not in message:
+        return None
+    if standard is None:
+        raise RuleError(f"{where}: the message says {{standard}} but the rule names no standard")
+    return standards.get(standard, standard)
 
 
 def _text(value: Any) -> str | None:
