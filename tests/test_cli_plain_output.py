@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import io
 import re
+import shlex
 
+import pytest
 from rich.table import Table
 from typer.testing import CliRunner
 
@@ -64,3 +66,22 @@ def test_readme_value_set_table_lists_every_value_set(index: ContentIndex) -> No
     listed = set(re.findall(r"^\| `([a-z0-9-]+)` \|", readme, flags=re.M))
     shipped = {url.rsplit("/", 1)[1] for url in index.value_sets if url.startswith("https://ipg-validator.org/fhir/ValueSet/")}
     assert listed == shipped
+
+
+README_RUN = re.compile(r"```text\n\$ (ipg-validator [^\n]+)\n(.*?)```", re.S)
+
+
+def test_readme_sample_outputs_are_what_the_commands_print(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each ```text block of the README that starts with `$ ipg-validator ...`: its lines, in order, are
+    lines the command prints (`...` stands for lines left out)."""
+    monkeypatch.chdir(ROOT)
+    samples = README_RUN.findall((ROOT / "README.md").read_text(encoding="utf-8"))
+    assert len(samples) >= 2
+    for command, shown in samples:
+        printed = runner.invoke(app, shlex.split(command)[1:]).output.splitlines()
+        at = 0
+        for line in shown.splitlines():
+            if line == "...":
+                continue
+            assert line in printed[at:], f"{command}: {line!r} is not printed (in this order)"
+            at = printed.index(line, at) + 1
