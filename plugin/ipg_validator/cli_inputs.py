@@ -1,7 +1,9 @@
 """Inputs of `ipg-validator validate`: files, folders, NDJSON lines and stdin, each read or reported.
 
 Nothing is skipped silently: a file that cannot be read, is not UTF-8, is empty, is not JSON or has
-a property twice in one object becomes an Input carrying the problem.
+a property twice in one object becomes an Input carrying the problem. A folder is read as a user
+means it: a JSON file in it that is not a FHIR resource (no resourceType, such as the examples'
+*.expected.json outcomes) is an Input marked `skipped`, which the command reports in one line.
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ class Input:
     body: Any = None  # the parsed JSON
     problem: str | None = None  # why it could not be read; None when it was
     problem_code: str = "structure"
+    skipped: str | None = None  # why a file found in a folder is not validated (not a FHIR resource)
 
 
 def collect_inputs(paths: Sequence[str], exclude: Sequence[str]) -> Iterator[Input]:
@@ -49,7 +52,7 @@ def collect_inputs(paths: Sequence[str], exclude: Sequence[str]) -> Iterator[Inp
                 key = os.path.realpath(found) if isinstance(found, Path) else f"problem:{found.name}"
                 if key not in seen:
                     seen.add(key)
-                    yield from _file_inputs(found) if isinstance(found, Path) else [found]
+                    yield from _folder_file_inputs(found) if isinstance(found, Path) else [found]
         else:
             key = os.path.realpath(path)
             if key not in seen:
@@ -116,6 +119,17 @@ def _file_inputs(path: Path) -> list[Input]:
     if path.name.lower().endswith(".ndjson"):
         return _ndjson_inputs(raw, name, url)
     return [_json_input(raw, name, url)]
+
+
+def _folder_file_inputs(path: Path) -> list[Input]:
+    """A file found in a folder: read as `_file_inputs`, with a JSON file that is not a FHIR resource
+    marked skipped (named on the command line it would be validated, and refused, as given)."""
+    inputs = _file_inputs(path)
+    if len(inputs) == 1 and inputs[0].problem is None and "#line=" not in inputs[0].url:
+        body = inputs[0].body
+        if not (isinstance(body, dict) and isinstance(body.get("resourceType"), str)):
+            inputs[0].skipped = "not a FHIR resource (JSON without a resourceType)"
+    return inputs
 
 
 def _stdin_inputs(raw: bytes) -> list[Input]:

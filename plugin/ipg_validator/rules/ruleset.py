@@ -55,9 +55,12 @@ class Rule:
     statuses: tuple[tuple[str, frozenset[str]], ...] = ()  # ("Procedure.status", {"not-done", ...}), in file order
     systems: tuple[tuple[str, str], ...] = ()  # ("Procedure", OPCS-4 URI): the classification each resource type takes
     variants: tuple[tuple[str, str], ...] = ()  # other wordings of the message, by name ("fix")
+    standard_text: str | None = None  # `{standard}` in a message: the standard named and said what it is
 
     def text(self, variant: str | None = None, **values: Any) -> str:
         """The message (or its named variant) with its `{name}` placeholders filled; a missing value is left visible, never an error."""
+        if self.standard_text is not None and "standard" not in values:
+            values["standard"] = self.standard_text
         template, names = self._template if variant is None else _template(dict(self.variants)[variant])
         text = template.format_map(values if names <= values.keys() else _Visible(values))
         text = " ".join(text.split())  # an empty value (a code with no known title) leaves no gap
@@ -150,7 +153,10 @@ def read_rule_set(data: Any) -> RuleSet:
     if not isinstance(data, Mapping) or not isinstance(data.get("rules"), list):
         raise RuleError("a rules file is an object with a 'rules' list")
     name = data.get("id")
-    rules = tuple(_rule(n, r) for n, r in enumerate(data["rules"]))
+    standards = data.get("standards", {})
+    if not isinstance(standards, Mapping) or not all(isinstance(v, str) and v.strip() for v in standards.values()):
+        raise RuleError(f"rule set {name!r}: 'standards' maps a standard's id to the words that say what it is")
+    rules = tuple(_rule(n, r, standards) for n, r in enumerate(data["rules"]))
     seen: set[str] = set()
     for rule in rules:
         if rule.id in seen:
@@ -174,7 +180,7 @@ def read_rule_set(data: Any) -> RuleSet:
     )
 
 
-def _rule(n: int, data: Any) -> Rule:
+def _rule(n: int, data: Any, standards: Mapping[str, str]) -> Rule:
     if not isinstance(data, Mapping) or not _text(data.get("id")):
         raise RuleError(f"rules[{n}] needs an id")
     where = f"rules[{n}] ({data['id']})"
@@ -201,11 +207,12 @@ def _rule(n: int, data: Any) -> Rule:
     target = _text(data.get("in"))
     if kind in GUIDANCE_KINDS - BOTH_LISTS and target not in LISTS:
         raise RuleError(f"{where}: 'in' must be procedures or diagnoses")
+    standard, variants = _text(data.get("standard")), _variants(where, data.get("messages", {}))
     return Rule(
         id=data["id"], kind=kind, severity=data["severity"], code=code, message=message,
-        standard=_text(data.get("standard")), target=target, value_sets=tuple(raw_sets),
+        standard=standard, target=target, value_sets=tuple(raw_sets),
         statuses=_statuses(where, kind, data.get("statuses")), systems=_pairs(where, "systems", data.get("systems", {})),
-        variants=_variants(where, data.get("messages", {})),
+        variants=variants, standard_text=_standard_text(where, standard, standards, (message, *(m for _, m in variants))),
     )
 
 
@@ -234,6 +241,15 @@ def _variants(where: str, raw: Any) -> tuple[tuple[str, str], ...]:
         if "{" in stray or "}" in stray:
             raise RuleError(f"{where}: a message has a brace that is not a {{name}} placeholder")
     return pairs
+
+
+def _standard_text(where: str, standard: str | None, standards: Mapping[str, str], messages: tuple[str, ...]) -> str | None:
+    """What `{standard}` reads as: the rule set's words for the rule's standard (else its bare id)."""
+    if not any("{standard}" in m for m in messages):
+        return None
+    if standard is None:
+        raise RuleError(f"{where}: the message says {{standard}} but the rule names no standard")
+    return standards.get(standard, standard)
 
 
 def _text(value: Any) -> str | None:

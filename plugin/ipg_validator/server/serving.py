@@ -28,7 +28,7 @@ import socket
 import sys
 import threading
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from ..content.index import ContentIndex
 from ..settings import METRICS_ENV as MULTIPROC_ENV
@@ -46,6 +46,7 @@ def run(settings: Settings, index: ContentIndex, load_seconds: float) -> None:
 
     from .observability import log_config
 
+    announce(settings, log_config(settings.log_level))
     common = dict(
         host=settings.host, port=settings.port, log_level=settings.log_level, log_config=log_config(settings.log_level),
         access_log=False, timeout_graceful_shutdown=max(1, round(settings.graceful_timeout)) if settings.graceful_timeout else None,
@@ -60,6 +61,20 @@ def run(settings: Settings, index: ContentIndex, load_seconds: float) -> None:
     with worker_environment(settings):  # `ipg-validator serve` has already entered it, before importing this package
         fork = _prepare_fork(settings, index, load_seconds)
         _run_workers(uvicorn.Config(FACTORY, factory=True, workers=settings.workers, **common), fork=fork)
+
+
+def announce(settings: Settings, config: dict[str, Any]) -> None:
+    """Log, before uvicorn starts, the addresses a user opens: the web page, the reference page, the FHIR base."""
+    import logging.config
+
+    logging.config.dictConfig(config)
+    host = {"0.0.0.0": "127.0.0.1", "": "127.0.0.1", "::": "::1"}.get(settings.host, settings.host)
+    base = f"http://{f'[{host}]' if ':' in host else host}:{settings.port}"
+    if settings.port == 0:
+        text = "Web page at /, the code sets at /reference and the FHIR base at /fhir of the address uvicorn reports below"
+    else:
+        text = f"Web page {base}/ (the code sets and rules: {base}/reference); FHIR base {base}/fhir"
+    logging.getLogger("ipg_validator.server").info(text)
 
 
 def _prepare_fork(settings: Settings, index: ContentIndex, load_seconds: float) -> bool:
