@@ -149,3 +149,15 @@ def test_stack_falls_back_when_a_part_is_missing(monkeypatch: pytest.MonkeyPatch
 
     options = serving.uvicorn_options(Settings())
     assert (options["loop"], options["http"]) == (loop, http) and options["ws"] == "none" and options["access_log"] is False
+
+
+@pytest.mark.parametrize(("method", "length", "inline"), [
+    ("GET", None, True), ("POST", "3500", True), ("POST", "16384", True), ("POST", "16385", False),
+    ("POST", None, False), ("POST", "12abc", False),  # chunked or odd bodies go to the thread pool, where the time budget applies
+])
+def test_small_requests_are_answered_in_the_event_loop(method: str, length: str | None, inline: bool) -> None:
+    from ipg_validator.server.offload import small
+    from starlette.requests import Request
+
+    headers = [(b"content-length", length.encode())] if length is not None else []
+    assert small(Request({"type": "http", "method": method, "path": "/fhir/Bundle/$validate", "headers": headers})) is inline
