@@ -21,7 +21,9 @@ run: venv
 test: venv
 	$(BIN)/python -m pytest
 
+# The HTTP load comes from wrk (Debian package `wrk`), installed here when missing
 bench: venv
+	command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq --no-install-recommends wrk >/dev/null)
 	PYTHONPATH=. $(BIN)/python -m bench
 
 clean:

@@ -1,24 +1,27 @@
-"""The load generator, run in its own process: `python -m bench.loadgen BASE ENDPOINT SECONDS CONCURRENCY [RATE]`.
+"""What the HTTP benchmarks send, and the open-loop pass: `python -m bench.loadgen BASE ENDPOINT SECONDS RATE [CONNECTIONS]`.
 
-An asyncio httpx client on loopback, for a bounded time and with a bounded number of requests in
-flight. Without RATE it is closed-loop (CONCURRENCY clients each sending the next request as soon
-as the last is answered: the peak rate); with RATE it sends on a fixed schedule (open loop) and
-times each request from when it was due, so a queue in front of the server counts as latency.
-One second of warm-up is not counted. Prints one JSON object: requests, errors, requests per
-second (median, min and max over one-second windows), p50 and p99 latency in seconds, and the
-CPU this client used (a client near 100% of a core is itself the limit).
+The peak (closed-loop) passes are `wrk`'s (bench/wrk_load.py). `wrk` cannot send on a fixed
+schedule and wrk2 is not packaged by Debian, so the open-loop pass is this client: raw HTTP/1.1
+on keep-alive connections, every request's bytes made once beforehand, the answer read by its
+Content-Length, on uvloop when installed. It sends on a fixed schedule (RATE per second), whether
+or not earlier requests were answered; a request is timed from when it was written, or, when every
+connection was still waiting for an answer, from when it was due (so a queue in front of the server
+counts as latency). The event loop's timers tick in milliseconds, so requests leave in small
+batches per tick; how late they left is reported too (`late_p99`). It costs a few tens of
+microseconds of CPU per request (`client_cpu_us`), a small share of a core at the rates measured.
+One second of warm-up is not counted. Prints one JSON object.
 """
 
 from __future__ import annotations
 
 import asyncio
-import statistics
+import socket
 import sys
 import time
-from collections.abc import Callable
+from collections import deque
 from typing import Any
+from urllib.parse import urlencode, urlsplit
 
-import httpx
 import orjson
 
 from .bundles import sirt_bundle
@@ -31,97 +34,161 @@ CODES = [
     ("ipg672-procedures", OPCS4, "J12.3"), ("ipg672-procedures", OPCS4, "X65.3"), ("ipg672-procedures", OPCS4, "J12.4"),
     ("ipg672-procedures", OPCS4, "Y534"), ("ipg672-diagnoses", ICD10, "C78.7"), ("ipg672-diagnoses", ICD10, "Z85.1"),
 ]
+FHIR_HEADERS = {"Content-Type": "application/fhir+json", "Accept": "application/fhir+json"}
 WARM_UP = 1.0
+CONNECTIONS = 32
 
-Request = Callable[[httpx.AsyncClient, int], Any]
 
-
-def endpoint(name: str) -> Request:
-    """What one request of `name` sends: `healthz`, `validate-code` or `bundle` (a 10-entry Bundle)."""
-    if name == "healthz":
-        return lambda client, n: client.get("/healthz")
+def requests_of(name: str) -> tuple[str, list[str], bytes | None]:
+    """(method, paths in turn, body) of `name`: `bare` and `healthz` (GET /healthz), `validate-code`
+    (GET ValueSet/$validate-code over CODES) or `bundle` (POST a 10-entry Bundle to Bundle/$validate)."""
+    if name in ("bare", "healthz"):
+        return "GET", ["/healthz"], None
     if name == "validate-code":
-        queries = [{"url": VS + vs, "system": system, "code": code} for vs, system, code in CODES]
-        return lambda client, n: client.get("/fhir/ValueSet/$validate-code", params=queries[n % len(queries)])
+        return "GET", ["/fhir/ValueSet/$validate-code?" + urlencode({"url": VS + vs, "system": system, "code": code}) for vs, system, code in CODES], None
     if name == "bundle":
-        body = sirt_bundle(1)
-        headers = {"Content-Type": "application/fhir+json", "Accept": "application/fhir+json"}
-        return lambda client, n: client.post("/fhir/Bundle/$validate", content=body, headers=headers)
+        return "POST", ["/fhir/Bundle/$validate"], sirt_bundle(1)
     raise SystemExit(f"unknown endpoint {name!r}")
 
 
-async def run(base: str, name: str, seconds: float, concurrency: int, rate: float | None) -> dict[str, Any]:
-    send = endpoint(name)
-    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
-    done: list[tuple[float, float]] = []  # (finished at, latency)
-    errors = 0
-    async with httpx.AsyncClient(base_url=base, limits=limits, timeout=30.0) as client:
-        counter = iter(range(1 << 62))
+def raw_requests(host: str, name: str) -> list[bytes]:
+    """Each request of `name` as the bytes sent on the wire."""
+    method, paths, body = requests_of(name)
+    out = []
+    for path in paths:
+        head = f"{method} {path} HTTP/1.1\r\nHost: {host}\r\n"
+        if body is not None:
+            head += "".join(f"{k}: {v}\r\n" for k, v in FHIR_HEADERS.items()) + f"Content-Length: {len(body)}\r\n"
+        out.append(head.encode() + b"\r\n" + (body or b""))
+    return out
 
-        async def one(due: float) -> None:
-            nonlocal errors
-            try:
-                response = await send(client, next(counter))
-                ok = response.status_code == 200
-            except httpx.HTTPError:
-                ok = False
-            finished = time.perf_counter()
-            if ok:
-                done.append((finished, finished - due))
-            else:
-                errors += 1
 
-        start = time.perf_counter()
-        measure_from, end = start + WARM_UP, start + WARM_UP + seconds
-        cpu_start: list[float] = []
-        if rate is None:
-            async def loop() -> None:
-                while (now := time.perf_counter()) < end:
-                    await one(now)
-            watcher = asyncio.create_task(_mark_cpu(measure_from, cpu_start))
-            await asyncio.gather(*(loop() for _ in range(concurrency)))
-            await watcher
+class _Connection(asyncio.Protocol):
+    """One keep-alive connection: one request at a time, the answer read by its Content-Length."""
+
+    def __init__(self, pool: _Pool) -> None:
+        self.pool = pool
+        self.buffer = bytearray()
+        self.need: int | None = None
+        self.status = 0
+        self.since = 0.0
+        self.transport: asyncio.Transport | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport  # type: ignore[assignment]  (uvloop's transports do not subclass asyncio's)
+        sock = transport.get_extra_info("socket")
+        if sock is not None:
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+    def send(self, request: bytes, since: float) -> None:
+        self.since = since
+        assert self.transport is not None
+        self.transport.write(request)
+
+    def data_received(self, data: bytes) -> None:
+        self.buffer += data
+        if self.need is None:
+            end = self.buffer.find(b"\r\n\r\n")
+            if end < 0:
+                return
+            head = bytes(self.buffer[:end]).lower()
+            self.status = int(head[9:12])
+            at = head.find(b"\r\ncontent-length:")
+            if at < 0:
+                self.pool.failed += 1
+                assert self.transport is not None
+                self.transport.close()
+                return
+            line_end = head.find(b"\r\n", at + 2)
+            length = int(head[at + 17:line_end if line_end > 0 else len(head)])
+            self.need = end + 4 + length
+        if len(self.buffer) >= self.need:
+            del self.buffer[:self.need]
+            self.need = None
+            self.pool.answered(self, self.status == 200)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.pool.lost(self)
+
+
+class _Pool:
+    """Idle connections, and the requests due while every connection was busy."""
+
+    def __init__(self, requests: list[bytes]) -> None:
+        self.requests = requests
+        self.idle: deque[_Connection] = deque()
+        self.waiting: deque[float] = deque()  # due times
+        self.done: list[tuple[float, float]] = []  # (answered at, latency)
+        self.late: list[float] = []
+        self.failed = 0
+        self.closed = 0
+        self.sent = 0
+
+    def dispatch(self, due: float) -> None:
+        if self.idle:
+            now = time.perf_counter()
+            self.late.append(now - due)
+            self._send(self.idle.popleft(), now)
         else:
-            gate = asyncio.Semaphore(concurrency)
-            tasks: set[asyncio.Task[None]] = set()
+            self.waiting.append(due)
 
-            async def gated(due: float) -> None:
-                async with gate:
-                    await one(due)
+    def _send(self, conn: _Connection, since: float) -> None:
+        conn.send(self.requests[self.sent % len(self.requests)], since)
+        self.sent += 1
 
-            watcher = asyncio.create_task(_mark_cpu(measure_from, cpu_start))
-            k = 0
-            while (due := start + k / rate) < end:
-                delay = due - time.perf_counter()
-                if delay > 0:
-                    await asyncio.sleep(delay)
-                task = asyncio.create_task(gated(due))
-                tasks.add(task)
-                task.add_done_callback(tasks.discard)
-                k += 1
-            await watcher
-            if tasks:
-                await asyncio.gather(*tasks)
-        cpu = time.process_time() - (cpu_start[0] if cpu_start else 0.0)
-        wall = max(time.perf_counter(), end) - measure_from
-    counted = [(t, lat) for t, lat in done if measure_from <= t < end]
-    windows = [0] * max(1, int(seconds))
-    for t, _ in counted:
-        slot = int(t - measure_from)
-        if slot < len(windows):
-            windows[slot] += 1
-    latencies = sorted(lat for _, lat in counted)
+    def answered(self, conn: _Connection, ok: bool) -> None:
+        now = time.perf_counter()
+        if ok:
+            self.done.append((now, now - conn.since))
+        else:
+            self.failed += 1
+        if self.waiting:
+            self._send(conn, self.waiting.popleft())  # timed from when it was due: it waited for the server
+        else:
+            self.idle.append(conn)
+
+    def lost(self, conn: _Connection) -> None:
+        self.closed += 1
+        if conn in self.idle:
+            self.idle.remove(conn)
+
+
+async def run(base: str, name: str, seconds: float, rate: float, connections: int = CONNECTIONS) -> dict[str, Any]:
+    """One open-loop pass at `rate` requests per second; latency percentiles and what the client cost."""
+    parts = urlsplit(base)
+    host, port = parts.hostname or "127.0.0.1", parts.port or 80
+    pool = _Pool(raw_requests(f"{host}:{port}", name))
+    loop = asyncio.get_running_loop()
+    for _ in range(connections):
+        _, conn = await loop.create_connection(lambda: _Connection(pool), host, port)
+        pool.idle.append(conn)
+    start = time.perf_counter() + 0.01
+    measure_from, end = start + WARM_UP, start + WARM_UP + seconds
+    cpu_start = wall_start = 0.0
+    k = 0
+    while (due := start + k / rate) < end:
+        now = time.perf_counter()
+        if due > now:
+            await asyncio.sleep(max(due - now, 0.001))  # a tick at least: requests due within it leave together
+            continue
+        if not cpu_start and now >= measure_from:
+            cpu_start, wall_start = time.process_time(), now
+        while (due := start + k / rate) <= now and due < end:
+            pool.dispatch(due)
+            k += 1
+    drain = time.perf_counter() + 30
+    while (pool.waiting or len(pool.idle) + pool.closed < connections) and time.perf_counter() < drain:
+        await asyncio.sleep(0.005)
+    cpu, wall = time.process_time() - cpu_start, time.perf_counter() - wall_start
+    sent_counted = max(1, int(seconds * rate))
+    counted = sorted(lat for t, lat in pool.done if measure_from <= t)
+    late = sorted(pool.late)
     return {
-        "endpoint": name, "requests": len(counted), "errors": errors, "seconds": seconds,
-        "rps": statistics.median(windows), "rps_min": min(windows), "rps_max": max(windows),
-        "p50": _quantile(latencies, 0.50), "p99": _quantile(latencies, 0.99),
-        "client_cpu": cpu / wall if wall > 0 else 0.0, "rate": rate, "concurrency": concurrency,
+        "endpoint": name, "rate": rate, "seconds": seconds, "requests": len(counted), "errors": pool.failed + pool.closed,
+        "rps": len([1 for t, _ in pool.done if measure_from <= t < end]) / seconds,
+        "p50": _quantile(counted, 0.50), "p99": _quantile(counted, 0.99), "late_p99": _quantile(late, 0.99),
+        "client_cpu_us": cpu / sent_counted * 1e6, "client_cpu_share": cpu / wall if wall > 0 else 0.0,
     }
-
-
-async def _mark_cpu(at: float, out: list[float]) -> None:
-    await asyncio.sleep(max(0.0, at - time.perf_counter()))
-    out.append(time.process_time())
 
 
 def _quantile(values: list[float], q: float) -> float:
@@ -131,11 +198,17 @@ def _quantile(values: list[float], q: float) -> float:
 
 
 def main(argv: list[str]) -> None:
-    base, name, seconds, concurrency = argv[0], argv[1], float(argv[2]), int(argv[3])
-    rate = float(argv[4]) if len(argv) > 4 else None
+    base, name, seconds, rate = argv[0], argv[1], float(argv[2]), float(argv[3])
+    connections = int(argv[4]) if len(argv) > 4 else CONNECTIONS
     if not base.startswith(("http://127.0.0.1:", "http://localhost:")):
         raise SystemExit("the load generator only talks to loopback")
-    print(orjson.dumps(asyncio.run(run(base, name, seconds, concurrency, rate))).decode())
+    try:
+        import uvloop
+    except ImportError:
+        result = asyncio.run(run(base, name, seconds, rate, connections))
+    else:
+        result = uvloop.run(run(base, name, seconds, rate, connections))
+    print(orjson.dumps(result).decode())
 
 
 if __name__ == "__main__":

@@ -90,15 +90,7 @@ class Server:
 
     def cpu_seconds(self, pids: Sequence[int]) -> float:
         """User + system CPU seconds used so far by `pids`."""
-        total = 0
-        for pid in pids:
-            try:
-                with open(f"/proc/{pid}/stat") as f:
-                    fields = f.read().rsplit(")", 1)[1].split()
-                total += int(fields[11]) + int(fields[12])
-            except OSError:
-                pass
-        return total / TICK
+        return cpu_seconds(pids)
 
     def stop(self) -> None:
         """SIGTERM to the serve process (uvicorn stops its workers); after 15 s, SIGKILL to its process group."""
@@ -112,6 +104,19 @@ class Server:
                     self.process.wait(timeout=5)
         finally:
             self.log.close()
+
+
+def cpu_seconds(pids: Sequence[int]) -> float:
+    """User + system CPU seconds used so far by `pids`."""
+    total = 0
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            total += int(fields[11]) + int(fields[12])
+        except OSError:
+            pass
+    return total / TICK
 
 
 def _cmdline(pid: int) -> str:

@@ -149,13 +149,15 @@ def test_urn_reference_that_matches_no_full_url_does_not_resolve_by_id(index: Co
     assert [i.expression for i in of(issues, "ipg672-unresolved-reference")] == [("Bundle.entry[3].resource.encounter",)]
 
 
-def test_encounter_reference_to_a_non_encounter_is_unresolved(index: ContentIndex) -> None:
+def test_encounter_reference_to_a_non_encounter_is_a_type_mismatch(index: ContentIndex) -> None:
+    # it resolves (to the Patient), so "does not resolve" would be untrue: the type is what is wrong
     data = complete_bundle()
     data["entry"][3]["resource"]["encounter"] = {"reference": "urn:uuid:pat-1"}
     issues = bundle_findings(data, index)
-    (unresolved,) = of(issues, "ipg672-unresolved-reference")
-    assert unresolved.expression == ("Bundle.entry[3].resource.encounter",)
-    assert "Encounter" in unresolved.text
+    assert of(issues, "ipg672-unresolved-reference") == []
+    (mismatch,) = of(issues, "ipg672-reference-type")
+    assert mismatch.severity == "error" and mismatch.expression == ("Bundle.entry[3].resource.encounter",)
+    assert "Patient" in mismatch.text and "must reference Encounter" in mismatch.text and "does not resolve" not in mismatch.text
 
 
 def test_dangling_subject_reference(index: ContentIndex) -> None:

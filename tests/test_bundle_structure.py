@@ -62,11 +62,25 @@ def test_a_valid_bundle_has_no_structure_issues() -> None:
 
 def test_a_bundle_without_entries_is_fine() -> None:
     assert bundle_issues({"resourceType": "Bundle", "type": "collection"}) == []
-    assert bundle_issues({"resourceType": "Bundle", "type": "collection", "entry": []}) == []
 
 
-def test_entry_without_resource_is_not_a_structure_error() -> None:
-    assert bundle_issues(bundle({"fullUrl": "urn:uuid:x"})) == []
+def test_an_empty_entry_array_is_an_error() -> None:
+    # FHIR JSON never has an empty array: the element is left out instead
+    [issue] = bundle_issues({"resourceType": "Bundle", "type": "collection", "entry": []})
+    assert (issue.severity, issue.code, issue.expression) == ("error", "structure", ("Bundle.entry",))
+    assert "empty array" in issue.text
+
+
+def test_entry_without_resource_in_a_collection_is_bdl_5() -> None:
+    [issue] = bundle_issues(bundle({"fullUrl": "urn:uuid:x"}))
+    assert (issue.severity, issue.code, issue.expression, issue.message_id) == ("error", "invariant", ("Bundle.entry[0]",), "BDL_5")
+
+
+def test_entry_without_resource_is_fine_for_a_delete_request() -> None:
+    delete = {"resourceType": "Bundle", "type": "transaction", "entry": [{"request": {"method": "DELETE", "url": "Procedure/p1"}}]}
+    assert bundle_issues(delete) == []
+    put = {"resourceType": "Bundle", "type": "transaction", "entry": [{"request": {"method": "PUT", "url": "Procedure/p1"}}]}
+    assert [i.message_id for i in bundle_issues(put)] == ["BDL_5"]
 
 
 def test_structure_issues_use_the_given_path() -> None:

@@ -75,11 +75,14 @@ UNREADABLE = {
 }
 
 
-def test_every_file_reported_none_skipped(hostile: Path) -> None:
+def test_every_file_reported_none_skipped_silently(hostile: Path) -> None:
     can_read_anyway = os.access(hostile / "unreadable.json", os.R_OK)  # root reads mode-0 files
     code, outcomes = report(hostile)
     assert code == 2
-    expected = {"clean.json", "bom.json", "patient.json", "array.json", "huge.json", "unreadable.json", "nested.json", *UNREADABLE,
+    # JSON that is not a FHIR resource, found in a folder, is skipped and said so on stderr
+    assert run(str(hostile), "--format", "json").stderr.splitlines() == [
+        f"skipped {hostile / 'array.json'}: not a FHIR resource (JSON without a resourceType)"]
+    expected = {"clean.json", "bom.json", "patient.json", "huge.json", "unreadable.json", "nested.json", *UNREADABLE,
                 *(f"lines.ndjson#line={n}" for n in (1, 2, 4))}
     assert set(outcomes) == expected
     for name, words in UNREADABLE.items():
@@ -89,8 +92,7 @@ def test_every_file_reported_none_skipped(hostile: Path) -> None:
         assert "cannot read" in texts(outcomes["unreadable.json"])
     assert "not JSON" in texts(outcomes["lines.ndjson#line=2"])
     assert outcomes["bom.json"] == outcomes["clean.json"] == outcomes["nested.json"]
-    for name in ("patient.json", "array.json"):
-        assert outcomes[name]["issue"][0]["severity"] == "error"
+    assert outcomes["patient.json"]["issue"][0]["severity"] == "error"
     huge = outcomes["huge.json"]
     # no message echoes the 2 MB id; the summary lists every one of the 10,000 codes, by design
     assert all(len(i["details"]["text"]) < 20_000 for i in huge["issue"] if i["details"]["coding"][0]["code"] != "ipg672-summary")
@@ -102,15 +104,15 @@ def test_table_lists_each_input_and_the_counts(hostile: Path) -> None:
     assert result.exit_code == 2
     lines = result.stdout.splitlines()
     summary = [line for line in lines if line.startswith(("PASS", "FAIL", "UNREADABLE"))]
-    assert len(summary) == 18
+    assert len(summary) == 17
     assert sum(line.startswith("UNREADABLE") for line in summary) == len(UNREADABLE) + 1 + (0 if os.access(hostile / "unreadable.json", os.R_OK) else 1)
-    assert any(line.startswith("18 inputs:") for line in lines)
+    assert any(line.startswith("17 inputs:") and line.endswith("(1 file skipped: not FHIR resources)") for line in lines)
 
 
 def test_junit_has_a_testcase_per_input(hostile: Path) -> None:
     result = run(str(hostile), "--format", "junit")
     assert result.exit_code == 2
-    assert result.stdout.count("<testcase ") == 18 and 'skipped="0"' in result.stdout
+    assert result.stdout.count("<testcase ") == 18 and 'skipped="1"' in result.stdout
 
 
 @pytest.mark.parametrize("files,code", [

@@ -9,12 +9,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+import httpx
+import orjson
 import pytest
 from fhir.resources.R4B.codesystem import CodeSystem
 from fhir.resources.R4B.valueset import ValueSet
 
 from conftest import DIAGNOSES, ICD10_UK, OPCS4, PROCEDURES, VS_BASE
-from support.hapi import GenericClient, bundle_resources, outcome, parameters, values
+from support.hapi import ACCEPT_JSON, CONTENT_TYPE, HAPI_USER_AGENT, GenericClient, bundle_resources, outcome, parameters, values
 
 SIRT = VS_BASE + "ipg672-sirt-procedure"
 J12_3 = "Selective internal radiotherapy with microspheres to lesion of liver"
@@ -227,3 +229,15 @@ def test_lookup_unknown_code(hapi: GenericClient) -> None:
     body = outcome(lookup_code(hapi, OPCS4, "J12.99"), 404)
     assert any("J12.99" in (i.get("details", {}).get("text") or "") for i in body["issue"])
     outcome(lookup_code(hapi, UNKNOWN_SYSTEM, "J12.3"), 404)
+
+
+def test_code_system_validate_code_with_a_valueless_url(hapi: GenericClient) -> None:
+    """Seen from HAPI 8.8.1 with remote_terminology_service `*` (interop/hapi-client --remote-system '*', examples/missing-system):
+    a coding without a system goes to CodeSystem/$validate-code as `{"name": "url"}`, a parameter with no value.
+    It is answered as a code without a system: not valid, with the reason, never a 400 or 500."""
+    body = {"resourceType": "Parameters", "parameter": [
+        {"name": "url"}, {"name": "code", "valueString": "C18.7"}, {"name": "display", "valueString": "Malignant neoplasm: Sigmoid colon"}]}
+    headers = {"User-Agent": HAPI_USER_AGENT, "Accept-Encoding": "gzip", "Accept": ACCEPT_JSON, "Content-Type": CONTENT_TYPE}
+    answer = parameters(httpx.post(f"{hapi.base}/CodeSystem/$validate-code", content=orjson.dumps(body), headers=headers))
+    assert values(answer, "result") == ["false"]
+    assert "no system" in values(answer, "message")[0]

@@ -14,6 +14,7 @@ remote_terminology_service.<name>{system, url}) and its src/main/resources/appli
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -109,6 +110,16 @@ def leaves(tree: dict[str, Any], prefix: str = "") -> dict[str, str]:
     return out
 
 
+def naming_system_aliases() -> set[str]:
+    """The alias URIs (uniqueId of type uri, not preferred) of the shipped NamingSystems."""
+    found: set[str] = set()
+    for path in sorted((ROOT / "valuesets").glob("NamingSystem-*.json")):
+        for unique in json.loads(path.read_text(encoding="utf-8")).get("uniqueId", []):
+            if unique.get("type") == "uri" and not unique.get("preferred"):
+                found.add(unique["value"])
+    return found
+
+
 def test_hapi_configuration_keys() -> None:
     config = leaves(parse_yaml_subset(HAPI_CONFIG.read_text(encoding="utf-8")))
     patterns = [re.compile(re.escape(a).replace(r"\*", r"[A-Za-z0-9_-]+") + "$") for a in ACCEPTED]
@@ -117,7 +128,7 @@ def test_hapi_configuration_keys() -> None:
     assert config["hapi.fhir.validation.requests_enabled"] == "true"
     assert config["hapi.fhir.fhir_version"] == "R4"
     remote = {v for k, v in config.items() if k.startswith("hapi.fhir.remote_terminology_service.") and k.endswith(".system")}
-    assert remote == {OPCS4, ICD10_UK}
+    assert remote == {OPCS4, ICD10_UK} | naming_system_aliases()  # every alias too, or HAPI calls it unknown
     urls = {v for k, v in config.items() if k.startswith("hapi.fhir.remote_terminology_service.") and k.endswith(".url")}
     assert urls == {"http://ipg-validator:8080/fhir"}  # the compose service name and the container port
 

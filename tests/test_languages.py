@@ -127,6 +127,18 @@ def test_a_display_in_no_known_language_is_valid_for_any_language() -> None:
     assert wrong is not None and wrong.text.endswith("Valid display is 'Alpha' (for the language(s) 'de')")
 
 
+def test_the_language_note_is_left_out_for_an_nhs_title_when_no_language_is_asked() -> None:
+    """tx.fhir.org's "(for the language(s) '--')" stays where the HL7 suites expect it, not on OPCS-4/ICD-10 titles."""
+    cs = index_code_system(NO_LANGUAGE)
+    concept = cs.concepts["a"]
+    nhs = check_display(cs, concept, "Beta", None, "warning", "Coding.display", spacing_ok=True)
+    assert nhs is not None and nhs.text.endswith("Valid display is 'Alpha'")
+    other = check_display(cs, concept, "Beta", None, "error", "Coding.display")
+    assert other is not None and other.text.endswith("Valid display is 'Alpha' (for the language(s) '--')")
+    asked = check_display(cs, concept, "Beta", "de", "warning", "Coding.display", spacing_ok=True)
+    assert asked is not None and asked.text.endswith("(for the language(s) 'de')")
+
+
 def test_a_display_in_another_language_is_not_valid_for_the_one_asked() -> None:
     cs = index_code_system(ORGANS)
     issue = check_display(cs, cs.concepts["lung"], "Lung", "de", "error", "Coding.display")

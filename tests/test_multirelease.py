@@ -96,6 +96,19 @@ def test_a_coding_of_one_release_is_not_taken_in_by_the_include_of_another() -> 
     assert {i.message_id for i in r.issues} == {"Unknown_Code_in_Version", "None_of_the_provided_codes_are_in_the_value_set_one"}
 
 
+def test_a_code_held_by_no_named_release_is_reported_in_the_newest_release() -> None:
+    """Listed codes that miss, and a code no release has: the answer names 2.0.0, whatever the include order."""
+    listed_only = value_set("listed", {"include": [{"system": SYSTEM, "version": "1.0.0", "concept": [{"code": "c"}]},
+                                                   {"system": SYSTEM, "version": "2.0.0", "concept": [{"code": "b"}]}]})
+    missed = validate_code(sources(), [Coding(system=SYSTEM, code="a")], value_set=listed_only)
+    assert missed.result is False and missed.version == "2.0.0"
+    reversed_order = value_set("reversed", {"include": list(reversed(BOTH))})
+    for vs in (value_set("both", {"include": BOTH}), reversed_order):
+        unknown = validate_code(sources(), [Coding(system=SYSTEM, code="zz")], value_set=vs)
+        assert unknown.result is False and unknown.version == "2.0.0"
+        assert any("version '2.0.0'" in i.text for i in unknown.issues)
+
+
 def test_an_excluded_whole_release_excludes_its_codes_from_validation_too() -> None:
     r = validate_code(sources(), [Coding(system=SYSTEM, code="a")], value_set=value_set("diff", ONLY_V2_NOT_V1))
     assert r.result is False

@@ -254,7 +254,30 @@ def test_rule_text_fills_known_and_leaves_unknown_placeholders_visible() -> None
 
 def test_rule_text_of_the_shipped_companion_rule(rules: RuleSet) -> None:
     rule = next(r for r in rules.rules if r.id == "ipg672-companion-required")
-    assert rule.text(code="X65.3") == "Add OPCS-4 X65.3 {display}: with J12.3, PCSJ1 requires it (missing from {encounter})"
+    assert rule.text(code="X65.3") == ("Add OPCS-4 X65.3 {display}: with J12.3, national clinical coding standard PCSJ1 "
+                                       "'Selective internal radiotherapy (SIRT) of liver using microspheres (J12.3)' requires it "
+                                       "(missing from {encounter}){not_counted}")
+
+
+def test_rule_texts_say_what_a_standard_is(rules: RuleSet) -> None:
+    """PCSJ1 and DCS.II.1 are never named bare: each message naming one says it is a national coding standard."""
+    for rule in rules.rules:
+        text = rule.text()
+        for standard in ("PCSJ1", "DCS.II.1"):
+            if standard in text:
+                assert f"national clinical coding standard {standard} '" in text, rule.id
+
+
+def test_standard_placeholder_needs_a_standard() -> None:
+    data = shipped_rules_data()
+    n = rule_index(data, "ipg672-companion-required")
+    del data["rules"][n]["standard"]
+    with pytest.raises(RuleError, match="names no standard"):
+        read_rule_set(data)
+    data = shipped_rules_data()
+    data["standards"] = {"PCSJ1": 5}
+    with pytest.raises(RuleError, match="standards"):
+        read_rule_set(data)
 
 
 @pytest.mark.parametrize(("message", "visible"), [

@@ -136,6 +136,17 @@ def test_fhir_endpoints(open_server: Server) -> None:
     assert requests.get(base + "/nothing/here/at/all").status_code == 404
 
 
+def test_start_logs_the_web_page_and_fhir_base(open_server: Server) -> None:
+    """Once, before the workers start: the addresses to open, each of which answers."""
+    said = [line["message"] for line in open_server.lines() if line.get("message", "").startswith("Web page ")]
+    base = open_server.base
+    assert said == [f"Web page {base}/ (the code sets and rules: {base}/reference); FHIR base {base}/fhir"]
+    for url in (f"{base}/", f"{base}/reference"):
+        page = requests.get(url, timeout=10)
+        assert page.status_code == 200 and page.headers["content-type"].startswith("text/html"), url
+    assert requests.get(f"{base}/fhir/metadata", timeout=10).json()["resourceType"] == "CapabilityStatement"
+
+
 def test_request_log_line(open_server: Server) -> None:
     response = requests.post(open_server.base + "/fhir/Bundle/$validate", data=EXAMPLE,
                              headers={**FHIR, "X-Request-Id": "trace-log-check-1"})

@@ -38,7 +38,8 @@ def test_nhs_format_and_category(index: ContentIndex) -> None:
     [warning] = resource_findings(resource("Procedure", OPCS4, "J123"), index, "Procedure")
     assert (warning.severity, warning.tx_code, warning.expression) == ("warning", "code-rule", ("Procedure.code.coding[0].code",))
     found = resource_findings(resource("Condition", ICD10_UK, "C18"), index, "Condition")
-    assert [(i.severity, i.tx_code) for i in found] == [("error", "invalid-code"), ("information", "ipg672-diagnosis-outside")]
+    # a category is not recordable: never also called "fine as an additional diagnosis"
+    assert [(i.severity, i.tx_code) for i in found] == [("error", "invalid-code")]
 
 
 def test_wrong_resource_type(index: ContentIndex) -> None:

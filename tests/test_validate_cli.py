@@ -156,6 +156,26 @@ def test_junit_fail_on_warning(tmp_path: Path) -> None:
     assert failure is not None and (failure.text or "").startswith("WARNING ")
 
 
+def test_junit_failure_message_counts_as_the_table_does() -> None:
+    """y-code-first has an error and a warning: the JUnit message and the table line say the same counts."""
+    table = run(str(ex("y-code-first")), env=WIDE)
+    assert f"FAIL       {ex('y-code-first')}: 1 error, 1 warning, 2 information" in table.stdout
+    failure = ET.fromstring(run("--format", "junit", str(ex("y-code-first"))).stdout_bytes).find("testcase/failure")
+    assert failure is not None and failure.attrib["message"] == "1 error, 1 warning, 2 information"
+    assert [line.split()[0] for line in (failure.text or "").splitlines()] == ["ERROR"]  # the findings at --fail-on
+
+
+def test_piped_table_is_not_wrapped(tmp_path: Path) -> None:
+    """Not a terminal (CliRunner, a pipe, --output): every row on one line, expressions and URLs whole."""
+    for result, text in ((run(str(ex("wrong-display")), env={"COLUMNS": "80"}), None),
+                         (run("--output", str(tmp_path / "t.txt"), str(ex("wrong-display"))), tmp_path / "t.txt")):
+        out = result.stdout if text is None else text.read_text(encoding="utf-8")
+        row = next(line for line in out.splitlines() if "Wrong Display Name" in line)
+        assert "Bundle.entry[3].resource.code.coding[0].display" in row
+        assert "http://fhir.hl7.org.uk/CodeSystem/OPCS-4#X65.3. Valid display is 'Delivery of a fraction of interstitial radiotherapy'" in row
+        assert len(row) > 200
+
+
 # --- --fail-on, --profile, --no-structure ------------------------------------------------------
 
 
@@ -224,7 +244,8 @@ def test_folder_reports_every_unreadable_input(messy: Path) -> None:
 
     assert by_url[(messy / "a-good.json").resolve().as_uri()] == outcome("sirt-primary-present")
     assert by_url[(messy / "sub" / "b-missing.json").resolve().as_uri()] == outcome("missing-x65-3")
-    assert "Expected a Bundle" in text(messy / "c.expected.json")
+    assert (messy / "c.expected.json").resolve().as_uri() not in by_url  # not a FHIR resource: skipped, said on stderr
+    assert f"skipped {messy / 'c.expected.json'}: not a FHIR resource (JSON without a resourceType)" in result.stderr
     assert "directory" in text(messy / "d-dir.json")
     assert "not UTF-8" in text(messy / "e-binary.json")
     assert "empty" in text(messy / "f-empty.json")
@@ -242,11 +263,12 @@ def test_folder_table(messy: Path) -> None:
     out = result.stdout
     assert f"PASS       {messy / 'a-good.json'}" in out
     assert f"FAIL       {messy / 'sub' / 'b-missing.json'}" in out
-    assert f"FAIL       {messy / 'c.expected.json'}" in out
+    assert f"{messy / 'c.expected.json'}" not in out
+    assert result.stderr.count("skipped ") == 1
     for name in ("d-dir.json", "e-binary.json", "f-empty.json", "g-notjson.json"):
         assert f"UNREADABLE {messy / name}" in out
     assert f"UNREADABLE {messy / 'sub' / 'loop'}" in out
-    assert "8 inputs: 1 passed, 2 failed, 5 unreadable" in out
+    assert "7 inputs: 1 passed, 1 failed, 5 unreadable (1 file skipped: not FHIR resources)" in out
 
 
 def test_folder_sorted_and_exclude(messy: Path) -> None:
@@ -256,20 +278,35 @@ def test_folder_sorted_and_exclude(messy: Path) -> None:
     (messy / "sub" / "loop").unlink()
     result = run("--format", "junit", str(messy))
     names = [c.attrib["name"] for c in ET.fromstring(result.stdout_bytes).findall("testcase")]
-    assert names == [str(messy / "a-good.json"), str(messy / "c.expected.json"), str(messy / "sub" / "b-missing.json")]
+    assert names == [str(messy / "a-good.json"), str(messy / "sub" / "b-missing.json"), str(messy / "c.expected.json")]
     assert result.exit_code == 1
     excluded = run("--format", "junit", "--exclude", "*.expected.json", "--exclude", "sub/*", str(messy))
     assert excluded.exit_code == 0
     assert [c.attrib["name"] for c in ET.fromstring(excluded.stdout_bytes).findall("testcase")] == [str(messy / "a-good.json")]
 
 
-def test_examples_folder_expected_files_are_reported_unless_excluded() -> None:
-    everything = run("--format", "junit", str(EXAMPLES))
-    cases = ET.fromstring(everything.stdout_bytes).findall("testcase")
-    expected = [c for c in cases if c.attrib["name"].endswith(".expected.json")]
-    assert expected and all(c.find("failure") is not None for c in expected)
+def test_examples_folder_validates_the_bundles_and_skips_the_outcome_files() -> None:
+    """The README's `validate examples/`: each Bundle validated, each *.expected.json skipped in one line."""
+    bundles = sorted(p for p in EXAMPLES.glob("*.json") if not p.name.endswith(".expected.json"))
+    outcomes = sorted(EXAMPLES.glob("*.expected.json"))
+    table = run(str(EXAMPLES), env=WIDE)
+    assert table.exit_code == 1  # the broken examples fail
+    failing = [p for p in bundles if not orjson.loads(p.with_suffix(".expected.json").read_bytes())["conforms"]]
+    summary = f"{len(bundles)} inputs: {len(bundles) - len(failing)} passed, {len(failing)} failed, 0 unreadable ({len(outcomes)} files skipped: not FHIR resources)"
+    assert summary in table.stdout
+    assert table.stderr.splitlines() == [f"skipped {p}: not a FHIR resource (JSON without a resourceType)" for p in outcomes]
+    junit = ET.fromstring(run("--format", "junit", str(EXAMPLES)).stdout_bytes)
+    assert (junit.attrib["tests"], junit.attrib["skipped"]) == (str(len(bundles) + len(outcomes)), str(len(outcomes)))
+    skipped = [c.attrib["name"] for c in junit.findall("testcase") if c.find("skipped") is not None]
+    assert skipped == [str(p) for p in outcomes]
     only_bundles = run("--format", "junit", "--exclude", "*.expected.json", str(EXAMPLES))
-    assert len(ET.fromstring(only_bundles.stdout_bytes).findall("testcase")) == len(cases) - len(expected)
+    assert ET.fromstring(only_bundles.stdout_bytes).attrib["skipped"] == "0" and only_bundles.stderr == ""
+
+
+def test_a_non_fhir_file_named_on_the_command_line_is_validated_and_refused() -> None:
+    result = run(str(EXAMPLES / "missing-x65-3.expected.json"), env=WIDE)
+    assert result.exit_code == 1
+    assert "FAIL       " in result.stdout and "skipped" not in result.stderr
 
 
 def test_missing_path_is_reported(tmp_path: Path) -> None:

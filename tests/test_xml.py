@@ -36,17 +36,27 @@ def roundtrip(resource: dict[str, Any]) -> dict[str, Any]:
     return parse_xml(dump_xml(resource), max_depth=None)
 
 
+def without_empty(value: Any) -> Any:
+    """`value` without empty arrays and objects: what FHIR JSON forbids and XML has no form for (empty-elements.json)."""
+    if isinstance(value, dict):
+        kept = {k: without_empty(v) for k, v in value.items()}
+        return {k: v for k, v in kept.items() if v not in ({}, [])}
+    if isinstance(value, list):
+        return [without_empty(v) for v in value]
+    return value
+
+
 @pytest.mark.parametrize("path", EXAMPLES, ids=[p.stem for p in EXAMPLES])
 def test_examples_round_trip_exactly(path: Path) -> None:
     resource = load(path)
-    assert roundtrip(resource) == resource
-    assert parse_xml(dump_xml(resource, pretty=True)) == resource
+    assert roundtrip(resource) == without_empty(resource)
+    assert parse_xml(dump_xml(resource, pretty=True)) == without_empty(resource)
 
 
 @pytest.mark.parametrize("path", EXAMPLES, ids=[p.stem for p in EXAMPLES])
 def test_examples_agree_with_fhir_resources_xml(path: Path) -> None:
     """Where the R4B model takes the example: fhir.resources reads our XML as the JSON, and we read its XML as the JSON."""
-    resource = load(path)
+    resource = without_empty(load(path))
     cls = get_fhir_model_class(resource["resourceType"])
     try:
         model = cls.model_validate(resource)

@@ -53,8 +53,12 @@ def both(client: Any, path: str, resource: dict[str, Any], params: dict[str, str
 
 @pytest.mark.parametrize("path", EXAMPLES, ids=[p.stem for p in EXAMPLES])
 def test_every_example_as_xml_has_the_outcome_of_its_json(fhir_base: str, path: Path) -> None:
-    """Over real HTTP, to `ipg-validator serve`: the same OperationOutcome, issue for issue, FHIRPath for FHIRPath."""
-    bundle = orjson.loads(path.read_bytes())
+    """Over real HTTP, to `ipg-validator serve`: the same OperationOutcome, issue for issue, FHIRPath for FHIRPath.
+
+    An example with empty arrays (empty-elements) is compared with its JSON as XML carries it: XML has no empty array."""
+    from test_xml import without_empty
+
+    bundle = without_empty(orjson.loads(path.read_bytes()))
     url = f"{fhir_base}/Bundle/$validate"
     as_json = requests.post(url, data=orjson.dumps(bundle), headers=JSON_IN, timeout=30)
     as_xml = requests.post(url, data=dump_xml(bundle, pretty=True), headers={"content-type": "application/fhir+xml"}, timeout=30)

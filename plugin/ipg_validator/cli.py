@@ -18,8 +18,8 @@ from .content.trud import TrudFormatError, import_trud
 from .fhir.errors import FhirError
 from .fhir.outcome import operation_outcome
 from .fhir.parameters import Params
-from .fhir.terminology_ops import expand_op, lookup_op, validate_code_op
-from .settings import Settings, SettingsError, flag_overrides
+from .fhir.terminology_ops import expand_op, lookup_answer, validate_code_op
+from .settings import SETTINGS, Settings, SettingsError, flag_overrides
 from .terminology.sources import split_canonical
 from .terminology import messages
 from .terminology.formats import format_for
@@ -155,7 +155,7 @@ def lookup(
     index = load_index(content)
     items = [("system", resolve_system(system)), ("code", code)] + ([("version", version)] if version else [])
     try:
-        result = lookup_op(index, Params(items))
+        result, issues = lookup_answer(index, Params(items))
     except FhirError as exc:
         not_found = any(i.message_id == messages.CODE_NOT_FOUND for i in exc.issues)
         if not json_out:
@@ -164,7 +164,7 @@ def lookup(
     if json_out:
         show.write_json(result)
     else:
-        show.show_lookup(result)
+        show.show_lookup(result, operation_outcome(issues))
 
 
 @app.command("validate-code")
@@ -262,32 +262,47 @@ def content(json_out: JsonOpt = False, content: ContentOpt = None) -> None:
         show.show_status(data)
 
 
+def _setting_help(flag: str, meaning: str | None = None) -> str:
+    """A `serve` option's help from its setting (one source with docs/deploying.md): meaning, variable, default.
+
+    Round brackets: square ones would be read as rich markup and vanish from `--help`."""
+    setting = next(s for s in SETTINGS if s.flag == flag)
+    return f"{meaning or setting.help} (env {setting.env}; default {setting.default.strip('()')})"
+
+
 def _serve_settings(**flags: Any) -> Settings:
-    """Settings from the environment with the given flags on top; a bad value ends the command (exit 2)."""
+    """Settings from the environment with the given flags on top; a bad value ends the command (exit 2),
+    named as the user gave it: the flag as typed, or the environment variable."""
+    overrides = flag_overrides(**flags)
     try:
-        overrides = flag_overrides(**flags)
         return Settings.from_env({**os.environ, **overrides})
     except SettingsError as exc:
+        flag = next((s.flag for s in SETTINGS if s.env == exc.var), None)
+        given = flags.get((flag or "").lstrip("-").replace("-", "_"))
+        if flag is not None and given is not None and given != []:
+            values = given if isinstance(given, list) else [given]
+            shown = " ".join(f"{flag} {v:g}" if isinstance(v, float) else f"{flag} {v}" for v in values)
+            _fail(f"{shown}: {exc.problem}")
         _fail(str(exc))
 
 
 @app.command()
 def serve(
-    host: Annotated[Optional[str], typer.Option("--host", help="Interface to listen on [env IPG_HOST; default 127.0.0.1].")] = None,
-    port: Annotated[Optional[int], typer.Option("--port", help="Port to listen on [env IPG_PORT; default 8080].")] = None,
-    workers: Annotated[Optional[int], typer.Option("--workers", min=1, help="Worker processes [env IPG_WORKERS; default the number of cores].")] = None,
-    log_level: Annotated[Optional[str], typer.Option("--log-level", help="critical, error, warning, info, debug, trace [env IPG_LOG_LEVEL; default info].")] = None,
+    host: Annotated[Optional[str], typer.Option("--host", help=_setting_help("--host"))] = None,
+    port: Annotated[Optional[int], typer.Option("--port", help=_setting_help("--port"))] = None,
+    workers: Annotated[Optional[int], typer.Option("--workers", min=1, help=_setting_help("--workers"))] = None,
+    log_level: Annotated[Optional[str], typer.Option("--log-level", help=_setting_help("--log-level"))] = None,
     content: ContentOpt = None,
-    max_body_bytes: Annotated[Optional[int], typer.Option("--max-body-bytes", help="Largest request body, 413 [env IPG_MAX_BODY_BYTES].")] = None,
-    max_json_depth: Annotated[Optional[int], typer.Option("--max-json-depth", help="Deepest JSON nesting, 413 [env IPG_MAX_JSON_DEPTH].")] = None,
-    max_bundle_entries: Annotated[Optional[int], typer.Option("--max-bundle-entries", help="Most Bundle entries, 413 [env IPG_MAX_BUNDLE_ENTRIES].")] = None,
-    max_tx_resources: Annotated[Optional[int], typer.Option("--max-tx-resources", help="Most tx-resource parameters, 413 [env IPG_MAX_TX_RESOURCES].")] = None,
-    max_tx_resource_bytes: Annotated[Optional[int], typer.Option("--max-tx-resource-bytes", help="Largest tx-resources, 413 [env IPG_MAX_TX_RESOURCE_BYTES].")] = None,
-    max_expansion: Annotated[Optional[int], typer.Option("--max-expansion", help="Most codes in an expansion, 422 [env IPG_MAX_EXPANSION].")] = None,
-    time_budget: Annotated[Optional[float], typer.Option("--time-budget", help="Seconds per /fhir request before a 503; 0 for none [env IPG_TIME_BUDGET; default 30].")] = None,
-    graceful_timeout: Annotated[Optional[float], typer.Option("--graceful-timeout", help="Seconds in-flight requests get on shutdown [env IPG_GRACEFUL_TIMEOUT; default 30].")] = None,
-    api_keys_file: Annotated[Optional[Path], typer.Option("--api-keys-file", metavar="FILE", help="Bearer tokens, one per line; /fhir then needs one [env IPG_API_KEYS_FILE; also IPG_API_KEYS].")] = None,
-    cors_origin: Annotated[Optional[list[str]], typer.Option("--cors-origin", metavar="ORIGIN", help="Origin allowed from browsers (repeatable) [env IPG_CORS_ORIGINS].")] = None,
+    max_body_bytes: Annotated[Optional[int], typer.Option("--max-body-bytes", help=_setting_help("--max-body-bytes"))] = None,
+    max_json_depth: Annotated[Optional[int], typer.Option("--max-json-depth", help=_setting_help("--max-json-depth"))] = None,
+    max_bundle_entries: Annotated[Optional[int], typer.Option("--max-bundle-entries", help=_setting_help("--max-bundle-entries"))] = None,
+    max_tx_resources: Annotated[Optional[int], typer.Option("--max-tx-resources", help=_setting_help("--max-tx-resources"))] = None,
+    max_tx_resource_bytes: Annotated[Optional[int], typer.Option("--max-tx-resource-bytes", help=_setting_help("--max-tx-resource-bytes"))] = None,
+    max_expansion: Annotated[Optional[int], typer.Option("--max-expansion", help=_setting_help("--max-expansion"))] = None,
+    time_budget: Annotated[Optional[float], typer.Option("--time-budget", help=_setting_help("--time-budget"))] = None,
+    graceful_timeout: Annotated[Optional[float], typer.Option("--graceful-timeout", help=_setting_help("--graceful-timeout"))] = None,
+    api_keys_file: Annotated[Optional[Path], typer.Option("--api-keys-file", metavar="FILE", help=_setting_help("--api-keys-file"))] = None,
+    cors_origin: Annotated[Optional[list[str]], typer.Option("--cors-origin", metavar="ORIGIN", help=_setting_help("--cors-origin", "An origin allowed to call the API from a browser, `*` for any (repeatable)."))] = None,
 ) -> None:
     """Run the FHIR server (content is loaded and checked first; a broken file stops it, exit 2).
 

@@ -2,7 +2,9 @@
 
 Nothing is skipped silently: a file that cannot be read, is not UTF-8, is empty, is not JSON or has
 a property twice in one object, or is not FHIR XML, becomes an Input carrying the problem. FHIR XML
-(`*.xml`, or stdin starting with '<') is read into its JSON form, as the server reads it.
+(`*.xml`, or stdin starting with '<') is read into its JSON form, as the server reads it. A folder
+is read as a user means it: a JSON file in it that is not a FHIR resource (no resourceType, such as
+the examples' *.expected.json outcomes) is an Input marked `skipped`, which the command reports in one line.
 """
 
 from __future__ import annotations
@@ -38,6 +40,7 @@ class Input:
     problem: str | None = None  # why it could not be read; None when it was
     problem_code: str = "structure"
     media_type: str = FHIR_JSON  # how `raw` is written: FHIR JSON, or FHIR XML
+    skipped: str | None = None  # why a file found in a folder is not validated (not a FHIR resource)
 
 
 def collect_inputs(paths: Sequence[str], exclude: Sequence[str]) -> Iterator[Input]:
@@ -53,7 +56,7 @@ def collect_inputs(paths: Sequence[str], exclude: Sequence[str]) -> Iterator[Inp
                 key = os.path.realpath(found) if isinstance(found, Path) else f"problem:{found.name}"
                 if key not in seen:
                     seen.add(key)
-                    yield from _file_inputs(found) if isinstance(found, Path) else [found]
+                    yield from _folder_file_inputs(found) if isinstance(found, Path) else [found]
         else:
             key = os.path.realpath(path)
             if key not in seen:
@@ -122,6 +125,17 @@ def _file_inputs(path: Path) -> list[Input]:
     if path.name.lower().endswith(".xml"):
         return [_xml_input(raw, name, url)]
     return [_json_input(raw, name, url)]
+
+
+def _folder_file_inputs(path: Path) -> list[Input]:
+    """A file found in a folder: read as `_file_inputs`, with a JSON file that is not a FHIR resource
+    marked skipped (named on the command line it would be validated, and refused, as given)."""
+    inputs = _file_inputs(path)
+    if len(inputs) == 1 and inputs[0].problem is None and "#line=" not in inputs[0].url:
+        body = inputs[0].body
+        if not (isinstance(body, dict) and isinstance(body.get("resourceType"), str)):
+            inputs[0].skipped = "not a FHIR resource (JSON without a resourceType)"
+    return inputs
 
 
 def _stdin_inputs(raw: bytes) -> list[Input]:

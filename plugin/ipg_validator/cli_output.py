@@ -4,22 +4,34 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import IO, Any
 
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
 from .content.index import ContentIndex
+from .fhir.expansion import EXPANSION_MESSAGE
 from .fhir.jsonio import dump_json
 from .terminology.results import Issue
 
 SEVERITY_STYLE = {"fatal": "bold red", "error": "bold red", "warning": "yellow", "information": "blue"}
 
 
-def console(stderr: bool = False) -> Console:
-    """A console bound to the current stdout (or stderr), created per use so redirection is honoured."""
-    return Console(stderr=stderr, highlight=False, soft_wrap=True)
+# Wider than any line the commands print: piped or redirected output (CI logs, files, grep) is not
+# wrapped or cut at 80 columns, so FHIRPath expressions, URLs and messages stay whole on their line.
+UNWRAPPED_WIDTH = 100_000
+
+
+def console(stderr: bool = False, file: IO[str] | None = None) -> Console:
+    """A console bound to the current stdout (or stderr, or `file`), created per use so redirection is
+    honoured; wrapped to the terminal's width only when it is a terminal."""
+    stream = file if file is not None else (sys.stderr if stderr else sys.stdout)
+    terminal = hasattr(stream, "isatty") and stream.isatty()
+    width = None if terminal else UNWRAPPED_WIDTH
+    if file is not None:
+        return Console(file=file, highlight=False, soft_wrap=True, width=width)
+    return Console(stderr=stderr, highlight=False, soft_wrap=True, width=width)
 
 
 def error(message: str) -> None:
@@ -90,8 +102,8 @@ def lookup_properties(parameters: Mapping[str, Any]) -> list[tuple[str, Any]]:
     return out
 
 
-def show_lookup(parameters: Mapping[str, Any]) -> None:
-    """The $lookup answer as a table."""
+def show_lookup(parameters: Mapping[str, Any], outcome: Mapping[str, Any] | None = None) -> None:
+    """The $lookup answer as a table, then the issues of `outcome` (the lookup's, which $lookup's Parameters do not carry)."""
     values = param_values(parameters)
     props = lookup_properties(parameters)
     table = Table(title=f"{values.get('code')}  {values.get('display') or ''}", show_header=False, title_justify="left")
@@ -108,7 +120,7 @@ def show_lookup(parameters: Mapping[str, Any]) -> None:
     table.add_row("inactive", "true" if inactive else "false")
     out = console()
     out.print(table)
-    print_issues(outcome_issues(parameters), out=out)
+    print_issues(outcome_issues(outcome), out=out)
 
 
 def show_validation(parameters: Mapping[str, Any], given_code: str) -> None:
@@ -142,8 +154,10 @@ def show_expansion(vs: Mapping[str, Any], fragments: Mapping[str, bool]) -> None
     for used, is_fragment in fragments.items():
         kind = "a FRAGMENT (not the complete release)" if is_fragment else "a complete release"
         out.print(f"code system {used} is {kind}")
+    # the expansion's messages; its other extensions (unclosed, R5 properties) are data, said above or in --json
     for ext in exp.get("extension", []):
-        out.print(issue_line("warning", str(ext.get("valueString"))))
+        if ext.get("url") == EXPANSION_MESSAGE and isinstance(ext.get("valueString"), str):
+            out.print(issue_line("warning", ext["valueString"]))
     table = Table("code", "display", "system")
     for item in contains:
         table.add_row(item.get("code", ""), item.get("display", ""), item.get("system", ""))

@@ -12,7 +12,7 @@ from __future__ import annotations
 import enum
 import sys
 import xml.etree.ElementTree as ET
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Annotated, Any, Optional
@@ -79,9 +79,14 @@ def validate(
     if paths.count(STDIN) > 1:
         show.error("- (stdin) can be given only once")
         raise typer.Exit(2)
-    inputs = list(collect_inputs(paths, exclude or []))
+    found = list(collect_inputs(paths, exclude or []))
+    skipped = [item for item in found if item.skipped]
+    for item in skipped:
+        show.note(f"skipped {item.name}: {item.skipped}", stderr=True)
+    inputs = [item for item in found if not item.skipped]
     if not inputs:
-        show.error("no inputs: the folders given hold no *.json, *.ndjson or *.xml files (after --exclude)")
+        also = f"; {len(skipped)} skipped as not FHIR resources" if skipped else ""
+        show.error(f"no inputs: the folders given hold no FHIR *.json, *.ndjson or *.xml files (after --exclude){also}")
         raise typer.Exit(2)
     check = _remote(server, profile) if server else _local(load_index(content), profile, not no_structure)
     results = [_result(item, check) for item in _progress(inputs)]
@@ -90,11 +95,11 @@ def validate(
         result.counts = severity_counts(result.outcome)
     failed = [r for r in results if not r.unreadable and _fails(r, threshold)]
     if output_format is OutputFormat.table:
-        _write_table(results, threshold, output)
+        _write_table(results, threshold, output, len(skipped))
     elif output_format is OutputFormat.json:
         _write_bytes(dump_json(json_report(results), pretty=True) + b"\n", output)
     else:
-        _write_bytes(junit_report(results, threshold), output)
+        _write_bytes(junit_report(results, threshold, skipped), output)
     raise typer.Exit(2 if any(r.unreadable for r in results) else 1 if failed else 0)
 
 
@@ -207,14 +212,15 @@ def json_report(results: list[Result]) -> dict[str, Any]:
     }
 
 
-def junit_report(results: list[Result], threshold: int) -> bytes:
+def junit_report(results: list[Result], threshold: int, skipped: Sequence[Input] = ()) -> bytes:
     """JUnit XML: one testsuite, one testcase per input; <failure> lists the findings at or above
-    the threshold, <error> says why an input could not be read."""
+    the threshold (its message counts every issue, as the table does), <error> says why an input
+    could not be read, <skipped> why a file found in a folder was not validated."""
     failures = sum(1 for r in results if not r.unreadable and _fails(r, threshold))
     errors = sum(1 for r in results if r.unreadable)
     suite = ET.Element("testsuite", {
-        "name": "ipg-validator", "tests": str(len(results)), "failures": str(failures),
-        "errors": str(errors), "skipped": "0",
+        "name": "ipg-validator", "tests": str(len(results) + len(skipped)), "failures": str(failures),
+        "errors": str(errors), "skipped": str(len(skipped)),
     })
     for result in results:
         case = ET.SubElement(suite, "testcase", {"name": result.input.name, "classname": JUNIT_CLASSNAME})
@@ -226,8 +232,11 @@ def junit_report(results: list[Result], threshold: int) -> bytes:
         if found:
             worst = min((_rank(i.get("severity")) for i in found))
             kind = next(k for k, v in SEVERITY_ORDER.items() if v == worst)
-            failure = ET.SubElement(case, "failure", {"message": _count_words(severity_counts({"issue": found})), "type": kind})
+            failure = ET.SubElement(case, "failure", {"message": _count_words(result.counts), "type": kind})
             failure.text = "\n".join(f"{i.get('severity', '?').upper()} {_where(i) or '-'}: {_text_of(i)}" for i in found)
+    for item in skipped:
+        case = ET.SubElement(suite, "testcase", {"name": item.name, "classname": JUNIT_CLASSNAME})
+        ET.SubElement(case, "skipped", {"message": str(item.skipped)})
     ET.indent(suite)
     return ET.tostring(suite, encoding="utf-8", xml_declaration=True) + b"\n"
 
@@ -242,19 +251,19 @@ def _count_words(counts: dict[str, int]) -> str:
     return ", ".join(words)
 
 
-def _write_table(results: list[Result], threshold: int, output: Path | None) -> None:
+def _write_table(results: list[Result], threshold: int, output: Path | None, skipped: int = 0) -> None:
     if output is None:
-        _render_table(results, threshold, show.console())
+        _render_table(results, threshold, show.console(), skipped)
         return
     try:
         with output.open("w", encoding="utf-8") as fh:
-            _render_table(results, threshold, Console(file=fh, highlight=False, no_color=True, width=200))
+            _render_table(results, threshold, show.console(file=fh), skipped)
     except OSError as exc:
         show.error(f"cannot write {output}: {exc.strerror or exc}")
         raise typer.Exit(2) from None
 
 
-def _render_table(results: list[Result], threshold: int, out: Console) -> None:
+def _render_table(results: list[Result], threshold: int, out: Console, skipped: int = 0) -> None:
     for result in results:
         table = Table(title=result.input.name, title_justify="left", show_lines=False, expand=False)
         table.add_column("severity", overflow="fold", no_wrap=False)
@@ -270,7 +279,8 @@ def _render_table(results: list[Result], threshold: int, out: Console) -> None:
     unreadable = sum(1 for r in results if r.unreadable)
     failed = sum(1 for r in results if not r.unreadable and _fails(r, threshold))
     clean = len(results) - unreadable - failed
-    out.print(Text(f"{len(results)} input{'s' if len(results) != 1 else ''}: {clean} passed, {failed} failed, {unreadable} unreadable", style="bold"))
+    also = f" ({skipped} file{'s' if skipped != 1 else ''} skipped: not FHIR resources)" if skipped else ""
+    out.print(Text(f"{len(results)} input{'s' if len(results) != 1 else ''}: {clean} passed, {failed} failed, {unreadable} unreadable{also}", style="bold"))
 
 
 def _summary_line(result: Result, threshold: int) -> Text:

@@ -20,7 +20,11 @@ from .fhir.limits import ORJSON_MAX_DEPTH, Limits
 
 
 class SettingsError(ValueError):
-    """A setting with a value that cannot be used; names the variable."""
+    """A setting with a value that cannot be used; names the variable (`var`), the value and the `problem`."""
+
+    def __init__(self, var: str, value: str, problem: str) -> None:
+        super().__init__(f"{var}={value}: {problem}")
+        self.var, self.value, self.problem = var, value, problem
 
 
 @dataclass(frozen=True)
@@ -93,10 +97,10 @@ class Settings:
             if var in env:
                 limits = replace(limits, **{name: _integer(env, var, minimum=1)})
         if limits.max_json_depth > ORJSON_MAX_DEPTH:
-            raise SettingsError(f"IPG_MAX_JSON_DEPTH={limits.max_json_depth}: at most {ORJSON_MAX_DEPTH} (the JSON parser's own limit)")
+            raise SettingsError("IPG_MAX_JSON_DEPTH", str(limits.max_json_depth), f"at most {ORJSON_MAX_DEPTH} (the JSON parser's own limit)")
         level = env.get("IPG_LOG_LEVEL", "info").strip().lower()
         if level not in LOG_LEVELS:
-            raise SettingsError(f"IPG_LOG_LEVEL={level!r}: use one of {', '.join(LOG_LEVELS)}")
+            raise SettingsError("IPG_LOG_LEVEL", repr(level), f"use one of {', '.join(LOG_LEVELS)}")
         keys_file = Path(env["IPG_API_KEYS_FILE"]) if "IPG_API_KEYS_FILE" in env else None
         keys = _split(env.get("IPG_API_KEYS", "")) + (_read_keys(keys_file) if keys_file else ())
         return cls(
@@ -184,10 +188,10 @@ def _read_keys(path: Path) -> tuple[str, ...]:
     try:
         lines = path.read_text(encoding="utf-8").splitlines()
     except OSError as exc:
-        raise SettingsError(f"IPG_API_KEYS_FILE={path}: cannot be read ({exc.strerror or exc})") from None
+        raise SettingsError("IPG_API_KEYS_FILE", str(path), f"cannot be read ({exc.strerror or exc})") from None
     keys = tuple(line.strip() for line in lines if line.strip() and not line.lstrip().startswith("#"))
     if not keys:
-        raise SettingsError(f"IPG_API_KEYS_FILE={path}: holds no keys (one per line)")
+        raise SettingsError("IPG_API_KEYS_FILE", str(path), "holds no keys (one per line)")
     return keys
 
 
@@ -196,9 +200,9 @@ def _integer(env: Mapping[str, str], var: str, *, minimum: int, maximum: int | N
     try:
         value = int(text)
     except ValueError:
-        raise SettingsError(f"{var}={env[var]!r}: not a whole number") from None
+        raise SettingsError(var, repr(env[var]), "not a whole number") from None
     if value < minimum or (maximum is not None and value > maximum):
-        raise SettingsError(f"{var}={value}: must be {minimum} or more" + (f" and {maximum} or less" if maximum is not None else ""))
+        raise SettingsError(var, str(value), f"must be {minimum} or more" + (f" and {maximum} or less" if maximum is not None else ""))
     return value
 
 
@@ -208,7 +212,7 @@ def _seconds(env: Mapping[str, str], var: str, default: float) -> float:
     try:
         value = float(env[var])
     except ValueError:
-        raise SettingsError(f"{var}={env[var]!r}: not a number of seconds") from None
+        raise SettingsError(var, repr(env[var]), "not a number of seconds") from None
     if value < 0 or value != value:
-        raise SettingsError(f"{var}={env[var]!r}: must be 0 or more")
+        raise SettingsError(var, repr(env[var]), "must be 0 or more")
     return value

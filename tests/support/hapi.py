@@ -3,7 +3,7 @@
 HAPI's RemoteTerminologyServiceValidationSupport and Pathling's terminology client both talk to a
 terminology server through this client, so they send the same headers:
 - `User-Agent: HAPI-FHIR/<version> (FHIR Client; FHIR 4.0.1/R4; apache)` (Pathling replaces it with `pathling/<version>`),
-- `Accept-Charset: utf-8`, `Accept-Encoding: gzip`,
+- `Accept-Encoding: gzip` (no `Accept-Charset`: HAPI 8.8.1 sends none, tests/test_interop_hapi.py),
 - `Accept`: FHIR XML or JSON for a GET (no encoding chosen), FHIR JSON for a POST (a body is encoded as JSON by default),
 - a POST body is a Parameters resource as `application/fhir+json; charset=UTF-8`;
   with `useHttpGet()` each primitive parameter becomes `name=value` in the query string, in order.
@@ -21,7 +21,7 @@ from fhir.resources.R4B.bundle import Bundle
 from fhir.resources.R4B.operationoutcome import OperationOutcome
 from fhir.resources.R4B.parameters import Parameters
 
-HAPI_USER_AGENT = "HAPI-FHIR/8.0.0 (FHIR Client; FHIR 4.0.1/R4; apache)"
+HAPI_USER_AGENT = "HAPI-FHIR/8.8.1 (FHIR Client; FHIR 4.0.1/R4; apache)"  # as the real client sent it (test_interop_hapi.py)
 ACCEPT_XML_OR_JSON = "application/fhir+xml;q=1.0, application/fhir+json;q=1.0, application/xml+fhir;q=0.9, application/json+fhir;q=0.9"
 ACCEPT_JSON = "application/fhir+json;q=1.0, application/json+fhir;q=0.9"
 CONTENT_TYPE = "application/fhir+json; charset=UTF-8"
@@ -38,7 +38,7 @@ class GenericClient:
         self.extra_headers = dict(extra_headers or {})
 
     def _headers(self, accept: str) -> dict[str, str]:
-        return {"User-Agent": self.user_agent, "Accept-Charset": "utf-8", "Accept-Encoding": "gzip", "Accept": accept, **self.extra_headers}
+        return {"User-Agent": self.user_agent, "Accept-Encoding": "gzip", "Accept": accept, **self.extra_headers}
 
     def search(self, kind: str, url: str, summary: str | None = None) -> httpx.Response:
         """`client.search().forResource(kind).where(URL.matches().value(url))[.summaryMode(..)].returnBundle(..)`."""

@@ -32,12 +32,16 @@ def script() -> str:
 
 
 @contextmanager
-def serving() -> Iterator[str]:
-    """`ipg-validator serve` on a free port; yields its FHIR base URL once /fhir/metadata answers, stops it after."""
+def serving(access_log: Path | None = None) -> Iterator[str]:
+    """`ipg-validator serve` on a free port; yields its FHIR base URL once /fhir/metadata answers, stops it after.
+
+    With `access_log`, the server logs at `info` and its log lines (one JSON line per request) go to that file."""
     port = free_port()
+    level = "info" if access_log is not None else "warning"
+    log = access_log.open("wb") if access_log is not None else None
     proc = subprocess.Popen(
-        [script(), "serve", "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        [script(), "serve", "--host", "127.0.0.1", "--port", str(port), "--log-level", level],
+        stdout=log if log is not None else subprocess.PIPE, stderr=subprocess.STDOUT,
     )
     url = f"http://127.0.0.1:{port}/fhir"
     try:
@@ -52,6 +56,8 @@ def serving() -> Iterator[str]:
             proc.wait(timeout=10)
         if proc.stdout:
             proc.stdout.close()
+        if log is not None:
+            log.close()
 
 
 def _wait_until_ready(proc: subprocess.Popen[bytes], url: str) -> None:

@@ -6,7 +6,7 @@ from collections.abc import Mapping, MutableMapping
 from dataclasses import replace
 from typing import Any
 
-from ..rules.case import CodedItem
+from ..rules.case import FOREIGN, UNCONFIRMED, CodedItem
 from ..terminology.formats import format_for
 from ..terminology.results import Coding, Issue
 from ..terminology.sources import SourceChain
@@ -25,7 +25,7 @@ Key = tuple[str | None, str, str | None, str | None]
 class _Answer:
     """What the check of one coding says, wherever it appears: the normalised coding and its issues."""
 
-    __slots__ = ("system", "code", "display", "system_name", "usable", "issues")
+    __slots__ = ("system", "code", "display", "system_name", "usable", "state", "issues")
 
     def __init__(self, sources: SourceChain, coding: Coding) -> None:
         result = validate_code(sources, [coding], options=LENIENT)
@@ -36,6 +36,9 @@ class _Answer:
         self.display = result.display
         self.system_name = fmt.name if fmt else (system or "a code with no system")
         self.usable = bool(system) and not any(i.tx_code in UNUSABLE for i in result.issues)
+        foreign = bool(system) and any(i.tx_code == "not-found" for i in result.issues)  # a code system nobody here holds
+        unconfirmed = any(i.is_error or i.tx_code == "invalid-code" for i in result.issues)
+        self.state = FOREIGN if foreign else UNCONFIRMED if unconfirmed else ""
         self.issues = tuple(result.issues)  # their expressions (and any text naming the coding) hold _HERE
 
     def issues_at(self, where: str) -> list[Issue]:
@@ -75,8 +78,19 @@ def coded_items(
                 memo[key] = answer
         if answer.issues:
             issues += answer.issues_at(where)
-        items.append(CodedItem(answer.system, answer.code, answer.display, where, path, answer.system_name, answer.usable))
+        items.append(CodedItem(answer.system, answer.code, answer.display, where, path, answer.system_name, answer.usable, answer.state))
     return items, issues
+
+
+def check_coding(sources: SourceChain, system: str, code: str, memo: MutableMapping[Key, _Answer] | None = None) -> tuple[str | None, bool]:
+    """The title of `code` in `system` and whether the code is confirmed there (exists, recordable)."""
+    key: Key = (system, code, None, None)
+    answer = memo.get(key) if memo is not None else None
+    if answer is None:
+        answer = _Answer(sources, Coding(system, code, None, None, _HERE))
+        if memo is not None:
+            memo[key] = answer
+    return answer.display, answer.usable and not answer.state
 
 
 def _placed(issue: Issue, where: str) -> Issue:

@@ -19,12 +19,12 @@ class Entry:
 
     __slots__ = ("index", "resource", "full_url", "kind", "path", "label")
 
-    def __init__(self, index: int, resource: Mapping[str, Any], full_url: str | None) -> None:
+    def __init__(self, index: int, resource: Mapping[str, Any], full_url: str | None, path: str | None = None) -> None:
         self.index = index
         self.resource = resource
         self.full_url = full_url
         kind = self.kind = str(resource.get("resourceType"))  # read once: the rules ask for these for every coding
-        self.path = f"Bundle.entry[{index}].resource"
+        self.path = path or f"Bundle.entry[{index}].resource"  # a resource checked on its own is at its type
         rid = resource.get("id")
         self.label = f"{kind}/{rid}" if isinstance(rid, str) else f"the {kind} at Bundle.entry[{index}]"
 
@@ -92,7 +92,7 @@ def group_entries(entries: list[Entry], rules: RuleSet) -> Grouping:
     if implicit is not None:
         issues.append(finding(rules, rules.of_kind("no-encounter"), "Bundle", count=len(coded)))
     for entry in [*encounters, *coded]:
-        _check_patient_reference(entry, subjects[entry.index], issues, rules)
+        _check_patient_reference(entry, subjects[entry.index], issues, rules, by_index)
     return Grouping([*groups.values(), *([implicit] if implicit else [])], loose, issues, refs)
 
 
@@ -107,8 +107,20 @@ def _own_encounter(entry: Entry, refs: References, by_index: dict[int, Entry], i
     target = refs.resolve(reference)
     if target is not None and by_index[target].kind == "Encounter":
         return target
-    issues.append(finding(rules, rules.of_kind("unresolved-reference"), f"{entry.path}.encounter", reference=reference_text(reference) or str(reference), target_type="Encounter"))
+    _wrong_reference(rules, issues, f"{entry.path}.encounter", f"{entry.kind}.encounter", reference, target, by_index, "Encounter")
     return None
+
+
+def _wrong_reference(rules: RuleSet, issues: list[Issue], where: str, element: str, reference: Any, target: int | None,
+                     by_index: Mapping[int, Entry], target_type: str) -> None:
+    """A reference that resolves to nothing ("does not resolve"), or to an entry of the wrong type (a type mismatch)."""
+    text = reference_text(reference) or (str(reference) if reference is not None else "(none)")
+    if target is None:
+        issues.append(finding(rules, rules.of_kind("unresolved-reference"), where, reference=text, target_type=target_type))
+        return
+    found = by_index[target]
+    issues.append(finding(rules, rules.of_kind("reference-type"), where, reference=text, element=element, found=found.label,
+                          found_type=found.kind, target_type=target_type))
 
 
 def _listed_by_encounters(encounters: list[Entry], refs: References, by_index: dict[int, Entry], issues: list[Issue], rules: RuleSet) -> dict[int, int]:
@@ -119,7 +131,7 @@ def _listed_by_encounters(encounters: list[Entry], refs: References, by_index: d
             reference = diagnosis.get("condition") if isinstance(diagnosis, dict) else None
             target = refs.resolve(reference)
             if target is None or by_index[target].kind not in CODED:
-                issues.append(finding(rules, rules.of_kind("unresolved-reference"), f"{enc.path}.diagnosis[{n}].condition", reference=reference_text(reference) or "(none)", target_type="Condition or Procedure"))
+                _wrong_reference(rules, issues, f"{enc.path}.diagnosis[{n}].condition", "Encounter.diagnosis.condition", reference, target, by_index, "Condition or Procedure")
                 continue
             listed.setdefault(target, enc.index)
     return listed
@@ -143,10 +155,16 @@ def _check_subject(entry: Entry, group: Group, subjects: dict[int, tuple[str | N
         issues.append(finding(rules, rules.of_kind("subject-mismatch"), f"{entry.path}.subject", resource=entry.label, subject=mine_text, encounter=group.label, encounter_subject=their_text))
 
 
-def _check_patient_reference(entry: Entry, subject: tuple[str | None, int | None], issues: list[Issue], rules: RuleSet) -> None:
+SUBJECTS = ("Patient", "Group")  # what Encounter, Procedure and Condition.subject may reference
+
+
+def _check_patient_reference(entry: Entry, subject: tuple[str | None, int | None], issues: list[Issue], rules: RuleSet,
+                             by_index: Mapping[int, Entry]) -> None:
     text, target = subject
-    if text is not None and not text.startswith("#") and target is None and not _external(text):
-        issues.append(finding(rules, rules.of_kind("unresolved-reference"), f"{entry.path}.subject", reference=text, target_type="Patient"))
+    if text is None or text.startswith("#"):
+        return
+    if (target is None and not _external(text)) or (target is not None and by_index[target].kind not in SUBJECTS):
+        _wrong_reference(rules, issues, f"{entry.path}.subject", f"{entry.kind}.subject", text, target, by_index, "Patient")
 
 
 def _external(reference: str) -> bool:

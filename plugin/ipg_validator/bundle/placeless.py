@@ -13,7 +13,7 @@ from collections.abc import MutableMapping
 from dataclasses import replace
 
 from ..rules.case import CodedItem, EncounterCase
-from ..rules.engine import MemberTest, Members, evaluate, finding, in_scope
+from ..rules.engine import MemberTest, Members, evaluate, in_scope, out_of_scope
 from ..rules.ruleset import RuleSet
 from ..terminology.results import Issue
 
@@ -41,7 +41,7 @@ def judge_case(rules: RuleSet, case: EncounterCase, member: MemberTest, members:
 def _judged(rules: RuleSet, case: EncounterCase, member: MemberTest, members: Members) -> tuple[bool, list[Issue]]:
     if in_scope(rules, case, member):
         return True, evaluate(rules, case, member, members)
-    return False, [finding(rules, rules.of_kind("out-of-scope"), case.expression, encounter=case.label)]
+    return False, [out_of_scope(rules, case, member, members)]
 
 
 def _shape(rules: RuleSet, case: EncounterCase) -> Shape:

@@ -13,6 +13,7 @@ from pydantic import ValidationError
 
 from ..fhir.models import R4_ONLY, model_class, required_elements, unknown_type_text
 from ..terminology.results import ERROR, WARNING, Issue
+from .entries import entry_issues
 
 MAX_ISSUES_PER_RESOURCE = 20
 MAX_ECHO = 200  # characters of a bad value quoted in a message
@@ -51,6 +52,9 @@ def bundle_issues(bundle: Mapping[str, Any]) -> list[Issue]:
     entries = bundle.get("entry", [])
     if not isinstance(entries, list):
         return issues + [_issue("structure", "Bundle.entry", "Bundle.entry must be an array of entries")]
+    if "entry" in bundle and not entries:
+        issues.append(_empty("Bundle.entry", entries))
+    issues += entry_issues(bundle.get("type"), entries)
     for n, entry in enumerate(entries):
         where = f"Bundle.entry[{n}]"
         if not isinstance(entry, dict):
@@ -58,6 +62,7 @@ def bundle_issues(bundle: Mapping[str, Any]) -> list[Issue]:
             continue
         if not isinstance(entry.get("fullUrl", ""), str):
             issues.append(_issue("structure", f"{where}.fullUrl", "fullUrl must be a string (a URL or urn:uuid:...)"))
+        issues += _null_issues({k: v for k, v in entry.items() if k != "resource"}, where, set(), MAX_ISSUES_PER_RESOURCE)
         resource = entry.get("resource")
         if resource is None:
             continue
@@ -88,7 +93,8 @@ def _model_issues(cls: Any, body: Mapping[str, Any], path: str, kind: str) -> li
 def _null_issues(body: Mapping[str, Any], path: str, reported: set[str], room: int) -> list[Issue]:
     """JSON nulls, which FHIR does not allow (but in the `_element` arrays lining up primitive
     extensions) and the models let through in lists: `"coding": [null]` would otherwise vanish
-    unreported. Places the models already reported (or their parent) are left out."""
+    unreported; and empty arrays and objects, which FHIR JSON never has. Places the models
+    already reported (or their parent) are left out."""
     issues: list[Issue] = []
     stack: list[tuple[Any, str, bool]] = [(body, path, False)]
     while stack and len(issues) < room:
@@ -99,9 +105,17 @@ def _null_issues(body: Mapping[str, Any], path: str, reported: set[str], room: i
             if item is None:
                 if not aligned and here not in reported and (isinstance(value, list) or where not in reported):
                     issues.append(_issue("structure", here, "null is not allowed in FHIR JSON: leave the element out (or send the value)"))
+            elif isinstance(item, (dict, list)) and not item:
+                if here not in reported:
+                    issues.append(_empty(here, item))
             elif isinstance(item, (dict, list)):
                 stack.append((item, here, isinstance(value, dict) and isinstance(key, str) and key.startswith("_") and isinstance(item, list)))
     return sorted(issues[:max(room, 0)], key=lambda i: i.expression)
+
+
+def _empty(where: str, value: Any) -> Issue:
+    what = "array" if isinstance(value, list) else "object"
+    return _issue("structure", where, f"An empty {what} is not allowed in FHIR JSON: leave '{where.rsplit('.', 1)[-1]}' out, or give it content")
 
 
 def _coding_shape_issues(resource: Mapping[str, Any], path: str) -> list[Issue]:

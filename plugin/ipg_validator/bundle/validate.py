@@ -20,7 +20,7 @@ from ..content.loader import load_content
 from ..fhir.errors import FhirError
 from ..fhir.jsonio import UTF8_BOM, duplicate_key, duplicate_text, parse_json
 from ..fhir.outcome import operation_outcome
-from ..rules.case import CodedItem, EncounterCase
+from ..rules.case import HIDDEN, CodedItem, EncounterCase
 from ..rules.engine import evaluate_rule, finding
 from ..rules.ruleset import RuleSet
 from ..terminology.compose import Compose, ComposeError, Membership
@@ -30,6 +30,7 @@ from ..terminology.sources import MEMO_LIMIT, SourceChain
 from .codings import Key as CodingKey, coded_items
 from .grouping import Entry, Group, group_entries, rank_order
 from .placeless import Judged, Shape, judge_case
+from .records import encounter_status, read_record
 from .references import References
 from .structure import bundle_issues, structure_issues
 
@@ -72,11 +73,13 @@ def resource_findings(resource: Resource, index: ContentIndex, kind: str) -> lis
         return [Issue("error", "structure", "invalid-data", f"Expected a {kind}, got {got!r}", (kind,), "WRONG_RESOURCE_TYPE")]
     issues = structure_issues(resource, kind)
     judge = _Judge(index, set())
-    items, coding_issues = coded_items(judge.sources, resource, kind, judge.codings)
-    issues += coding_issues
     target = "procedures" if kind == "Procedure" else "diagnoses"
-    alone = EncounterCase(label=f"this {kind}", expression=kind, **{target: tuple(items)})  # type: ignore[arg-type]
+    if not index.rule_sets:
+        issues += coded_items(judge.sources, resource, kind, judge.codings)[1]
     for rules in index.rule_sets:
+        items, coding_issues = read_record(judge.sources, judge.codings, rules, Entry(0, resource, None, path=kind))
+        issues += coding_issues
+        alone = EncounterCase(label=f"this {kind}", expression=kind, **{target: tuple(items)})  # type: ignore[arg-type]
         for rule in rules.guidance_rules:
             if rule.kind == "each-outside" and rule.target == target:
                 issues += evaluate_rule(rules, rule, alone, judge.member, judge.members)
@@ -148,7 +151,7 @@ class _Judge:
         issues = list(grouping.issues)
         coded: dict[int, list[CodedItem]] = {}
         for entry in [e for e in entries if e.kind in ("Procedure", "Condition")]:
-            items, found = coded_items(self.sources, entry.resource, entry.path, self.codings)
+            items, found = read_record(self.sources, self.codings, rules, entry)
             coded[entry.index] = items
             issues += found
             if not items:
@@ -171,7 +174,11 @@ class _Judge:
             group.encounter is not None,
             rules.profile is not None and rules.profile in self.profiles,
         )
-        applies, found = judge_case(rules, case, self.member, self.members, self.cases)
+        stopped = encounter_status(rules, group.encounter)
+        if stopped is not None:  # entered-in-error, cancelled: its codings were checked, the guidance does not apply
+            applies, found = False, [finding(rules, rules.of_kind("encounter-status"), group.expression, encounter=group.label, status=stopped)]
+        else:
+            applies, found = judge_case(rules, case, self.member, self.members, self.cases)
         errors = 0
         if so_far or any(i.is_error for i in found):
             places = (group.expression, *[e.path for e in (*procedures, *conditions)])
@@ -184,7 +191,8 @@ class _Judge:
 
 
 def _codes(items: tuple[CodedItem, ...]) -> str:
-    return " ".join(i.code for i in items) or "(none)"
+    """The code string: codes of other systems, of the wrong classification or that do not count are left out."""
+    return " ".join(i.code for i in items if i.state not in HIDDEN) or "(none)"
 
 
 def _system_for(kind: str) -> str:

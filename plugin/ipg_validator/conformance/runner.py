@@ -1,8 +1,9 @@
 """Runs the HL7 terminology ecosystem test cases against the app, in-process, as the HL7 runner does.
 
 Each request is the test's Parameters, then every setup file of its suite as a `tx-resource`,
-then the test's `profile` parameters (`parameters-default.json` when it names none). The actual
-response is scrubbed and sorted (see `scrub`) and compared by the rules of `compare`.
+then the test's `profile` parameters (`parameters-default.json` when it names none), converted to
+R4 as the runner's R4 client sends it (see `r4`). The actual response is read back as the client
+reads it, scrubbed and sorted (see `scrub`) and compared by the rules of `compare`.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from typing import Any
 from ..fhir import xml as xml_io
 from ..fhir.errors import FhirError
 from .compare import Comparer
-from .r4 import to_r5
+from .r4 import to_r4, to_r5
 from .scrub import listed_extensions, normalise
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
@@ -117,7 +118,7 @@ class Runner:
         return test["response"]
 
     def request(self, case: Case) -> tuple[str, dict[str, Any] | None, dict[str, str]]:
-        """(path, Parameters body or None for GET, headers) exactly as the HL7 runner builds them."""
+        """(path, Parameters body or None for GET, headers) exactly as the HL7 runner sends them (R4)."""
         test = case.test
         headers = {"Accept": "application/fhir+json", "Content-Type": "application/fhir+json"}
         if test.get("Accept-Language"):
@@ -136,7 +137,7 @@ class Runner:
         params += [{"name": "tx-resource", "resource": self._load(name)} for name in case.setup]
         profile = self._load(test.get("profile") or "parameters-default.json")
         params += json.loads(json.dumps(profile.get("parameter", [])))
-        return ENDPOINTS[op], body, headers
+        return ENDPOINTS[op], to_r4(body), headers
 
     def send(self, case: Case) -> tuple[int, Any]:
         path, body, headers = self.request(case)

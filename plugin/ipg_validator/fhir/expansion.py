@@ -55,7 +55,7 @@ def expansion_resource(vs: Mapping[str, Any], exp: Expansion, params: Params, su
     extensions += [{"url": EXPANSION_MESSAGE, "valueString": i.text} for i in exp.issues]
     if exp.fragments:
         extensions.append({"url": UNCLOSED, "valueBoolean": True})
-        extensions += [{"url": UNCLOSED_REASON, "valueString": f"This extension is based on a fragment of the code system {used.split('|')[0]}"}
+        extensions += [{"url": UNCLOSED_REASON, "valueString": messages.unclosed_reason(used.split('|')[0])}
                        for used in exp.fragments]
     if extensions:
         expansion = {"extension": extensions, **expansion}

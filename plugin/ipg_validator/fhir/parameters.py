@@ -183,8 +183,8 @@ def lookup_parameters(result: LookupResult, wanted: frozenset[str] | None = None
         typed = {f"value{declared[0].upper()}{declared[1:]}": value} if declared and _fits(declared, value) else _typed(value)
         out.append({"name": "property", "part": [{"name": "code", "valueCode": code}, {"name": "value", **typed}]})
     out += [{"name": "used-supplement", "valueCanonical": used} for used in supplements]
-    if result.issues:
-        out.append({"name": "issues", "resource": operation_outcome(result.issues)})
+    # No `issues` resource: $lookup defines none, and Pathling reads every top-level parameter
+    # without parts as a property and fails on one without a value (docs/clients.md).
     return {"resourceType": "Parameters", "parameter": out}
 
 

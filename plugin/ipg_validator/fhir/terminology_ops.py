@@ -138,6 +138,12 @@ def expand_op(index: ContentIndex, params: Params, *, instance: str | None = Non
 
 def lookup_op(index: ContentIndex, params: Params, *, limits: Limits = Limits()) -> dict[str, Any]:
     """CodeSystem/$lookup by system and code, or by coding; `property` names what to return."""
+    return lookup_answer(index, params, limits=limits)[0]
+
+
+def lookup_answer(index: ContentIndex, params: Params, *, limits: Limits = Limits()) -> tuple[dict[str, Any], list[Issue]]:
+    """$lookup's Parameters and the issues met on the way (an NHS-format code, an alias system):
+    the Parameters have no place for them, the command line shows them."""
     sources, supplements = _supplemented(sources_for(index, params, limits), params)
     coding = params.get("coding")
     system = coding.get("system") if isinstance(coding, dict) else params.text("system")
@@ -155,7 +161,8 @@ def lookup_op(index: ContentIndex, params: Params, *, limits: Limits = Limits())
     supplements = supplementing(sources, supplements, result.system)  # only those of the system looked up
     result.designations = supplement_designations(sources, supplements, result.code, result.designations)
     wanted = frozenset(str(p) for p in params.all("property") if isinstance(p, str))
-    return lookup_parameters(result, wanted if wanted and "*" not in wanted else None, supplements)  # `*`: every property
+    answer = lookup_parameters(result, wanted if wanted and "*" not in wanted else None, supplements)  # `*`: every property
+    return answer, list(result.issues)
 
 
 def _supplemented(sources: SourceChain, params: Params, vs: Resource | None = None) -> tuple[SourceChain, list[str]]:
@@ -255,4 +262,4 @@ def versions_op() -> dict[str, Any]:
     return {"resourceType": "Parameters", "parameter": [{"name": "version", "valueCode": "4.0"}, {"name": "default", "valueCode": "4.0"}]}
 
 
-__all__ = ["batch_validate_op", "expand_op", "lookup_op", "sources_for", "validate_code_op", "versions_op", "issue_json"]
+__all__ = ["batch_validate_op", "expand_op", "lookup_answer", "lookup_op", "sources_for", "validate_code_op", "versions_op", "issue_json"]

@@ -7,8 +7,15 @@ from functools import cached_property
 from typing import NamedTuple
 
 
+# What else a coding is, beside usable: its code unconfirmed (an error, or absent from a fragment), its system
+# one this service does not hold, the wrong classification for its resource, or its record says it does not count.
+UNCONFIRMED, FOREIGN, MISFIT, NOT_COUNTED = "unconfirmed", "foreign", "misfit", "not-counted"
+HIDDEN = frozenset({FOREIGN, MISFIT, NOT_COUNTED})  # left out of the encounter's code strings
+
+
 class CodedItem(NamedTuple):
-    """One coding of a Procedure or Condition, normalised; `usable` is False when it names no system.
+    """One coding of a Procedure or Condition, normalised; `usable` is False when it names no system
+    (or, see `state`, when it cannot count). `marks` are the record statuses of its resource that a rule names.
 
     A named tuple, not a dataclass: a Bundle makes one per coding and a tuple is four times quicker to make.
     """
@@ -20,10 +27,16 @@ class CodedItem(NamedTuple):
     resource: str  # the resource: Bundle.entry[i].resource
     system_name: str
     usable: bool = True
+    state: str = ""  # "" or one of UNCONFIRMED, FOREIGN, MISFIT, NOT_COUNTED
+    marks: tuple[tuple[str, str], ...] = ()  # ("Procedure.status", "not-done"), ...
 
     @property
     def label(self) -> str:
         return f"{self.code} {self.display}" if self.display else self.code
+
+    def mark(self, rule_statuses: tuple[tuple[str, frozenset[str]], ...]) -> tuple[str, str] | None:
+        """The first of this coding's record statuses that a rule names, as ("Procedure.status", "not-done")."""
+        return next(((path, value) for path, value in self.marks for p, values in rule_statuses if p == path and value in values), None)
 
 
 @dataclass(frozen=True)

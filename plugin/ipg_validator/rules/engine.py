@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from ..terminology.results import Issue
-from .case import CodedItem, EncounterCase
+from .case import MISFIT, NOT_COUNTED, CodedItem, EncounterCase
 from .ruleset import Rule, RuleSet
 
 # Whether a coding is in a value set (a code absent from a fragment counts as in: it may be).
@@ -17,6 +17,39 @@ Members = Callable[[str], list[tuple[str, str | None]]]
 def in_scope(rules: RuleSet, case: EncounterCase, member: MemberTest) -> bool:
     """Whether the guidance applies: a code of the scope value set is present, or the caller asked for it."""
     return case.forced or any(member(rules.scope_value_set, item) for item in case.usable(rules.scope_target))
+
+
+def out_of_scope(rules: RuleSet, case: EncounterCase, member: MemberTest, members: Members) -> Issue:
+    """Why the guidance did not apply: its scope code is there but does not count (not performed, or sent in
+    the wrong classification), or there is none at all."""
+    scope = rules.scope_value_set
+    items = case.items(rules.scope_target)
+    for item in items:
+        if item.state == NOT_COUNTED and member(scope, item):
+            rule = rules.of_kind("scope-not-counted")
+            path, status = item.mark(rules.of_kind("not-counted").statuses) or (".", "")
+            return finding(rules, rule, item.expression, code=item.code, display=item.display or "", resource=item.resource,
+                           element=path.partition(".")[2], status=status, encounter=case.label)
+    fit = dict(rules.of_kind("classification").systems)
+    expected = fit.get("Procedure" if rules.scope_target == "procedures" else "Condition")
+    for item in items:
+        if item.state == MISFIT and expected and member(scope, item._replace(system=expected)):
+            display = next((d for c, d in members(scope) if c == item.code), None)
+            return finding(rules, rules.of_kind("scope-misclassified"), item.expression, code=item.code, display=display or "",
+                           resource=item.resource, system_name=item.system_name, encounter=case.label)
+    return finding(rules, rules.of_kind("out-of-scope"), case.expression, encounter=case.label)
+
+
+def not_counted_text(rules: RuleSet, item: CodedItem) -> str:
+    """Why a coding of the encounter does not count, in the words of the not-counted rule."""
+    return rules.of_kind("not-counted").text(**_not_counted_values(rules.of_kind("not-counted"), item))
+
+
+def _not_counted_values(rule: Rule, item: CodedItem) -> dict[str, str]:
+    path, status = item.mark(rule.statuses) or (".", "")
+    kind, _, element = path.partition(".")
+    return {"system_name": item.system_name, "code": item.code, "display": item.display or "", "resource": item.resource,
+            "element": element, "status": status, "resource_type": kind, "meaning": dict(rule.variants).get(status, status)}
 
 
 def evaluate(rules: RuleSet, case: EncounterCase, member: MemberTest, members: Members) -> list[Issue]:
@@ -48,17 +81,28 @@ def _anchor(rules: RuleSet, case: EncounterCase, rule: Rule, member: MemberTest)
 
 def _require_each(rules: RuleSet, rule: Rule, case: EncounterCase, member: MemberTest, members: Members) -> list[Issue]:
     items = _usable(case, rule)
+    url = rule.value_sets[0]
     out = []
-    for code, display in members(rule.value_sets[0]):
-        if not any(i.code == code and member(rule.value_sets[0], i) for i in items):
-            out.append(finding(rules, rule, _anchor(rules, case, rule, member), code=code, display=display or "", encounter=case.label))
+    for code, display in members(url):
+        if not any(i.code == code and member(url, i) for i in items):
+            why = _why_not(rules, case, rule, member, url, code)
+            out.append(finding(rules, rule, _anchor(rules, case, rule, member), code=code, display=display or "", encounter=case.label, not_counted=why))
     return out
 
 
 def _require_any(rules: RuleSet, rule: Rule, case: EncounterCase, member: MemberTest, members: Members) -> list[Issue]:
-    if any(member(rule.value_sets[0], i) for i in _usable(case, rule)):
+    url = rule.value_sets[0]
+    if any(member(url, i) for i in _usable(case, rule)):
         return []
-    return [finding(rules, rule, _anchor(rules, case, rule, member), encounter=case.label)]
+    return [finding(rules, rule, _anchor(rules, case, rule, member), encounter=case.label, not_counted=_why_not(rules, case, rule, member, url))]
+
+
+def _why_not(rules: RuleSet, case: EncounterCase, rule: Rule, member: MemberTest, url: str, code: str | None = None) -> str:
+    """Why a recorded code that would meet `rule` does not count ("; X65.3 at ... does not count: ..."), or ""."""
+    for item in case.items(rule.target or "procedures"):
+        if item.state == NOT_COUNTED and (code is None or item.code == code) and member(url, item):
+            return "; " + not_counted_text(rules, item)
+    return ""
 
 
 def _first_not_in(rules: RuleSet, rule: Rule, case: EncounterCase, member: MemberTest, members: Members) -> list[Issue]:
@@ -101,10 +145,36 @@ def _at_most_one(rules: RuleSet, rule: Rule, case: EncounterCase, member: Member
 
 
 def _each_outside(rules: RuleSet, rule: Rule, case: EncounterCase, member: MemberTest, members: Members) -> list[Issue]:
+    """Confirmed codes outside the value set: a category or a code that cannot be confirmed is never called fine."""
     return [
         finding(rules, rule, i.expression, code=i.code, display=i.display or "", system_name=i.system_name, encounter=case.label)
-        for i in _usable(case, rule) if not member(rule.value_sets[0], i)
+        for i in _usable(case, rule) if not i.state and not member(rule.value_sets[0], i)
     ]
+
+
+def _not_counted_each(rules: RuleSet, rule: Rule, case: EncounterCase, member: MemberTest, members: Members) -> list[Issue]:
+    return [finding(rules, rule, i.expression, **_not_counted_values(rule, i))
+            for i in (*case.procedures, *case.diagnoses) if i.state == NOT_COUNTED]
+
+
+def _status_check(rules: RuleSet, rule: Rule, case: EncounterCase, member: MemberTest, members: Members) -> list[Issue]:
+    """One warning per resource whose status counts but asks for a check (in-progress, provisional, ...)."""
+    by_resource: dict[str, tuple[tuple[str, str], list[str]]] = {}
+    for item in (*case.procedures, *case.diagnoses):
+        mark = item.mark(rule.statuses) if item.usable else None
+        if mark is not None:
+            by_resource.setdefault(item.resource, (mark, []))[1].append(item.code)
+    return [finding(rules, rule, f"{resource}.{path.partition('.')[2]}", resource=resource, element=path.partition(".")[2], status=status, codes=" ".join(codes))
+            for resource, ((path, status), codes) in by_resource.items()]
+
+
+def _status_contradicts(rules: RuleSet, rule: Rule, case: EncounterCase, member: MemberTest, members: Members) -> list[Issue]:
+    out = []
+    for item in _usable(case, rule):
+        mark = item.mark(rule.statuses)
+        if mark is not None and member(rule.value_sets[0], item):
+            out.append(finding(rules, rule, item.expression, code=item.code, display=item.display or "", status=mark[1], element=mark[0].partition(".")[2]))
+    return out
 
 
 def _single_coding(rules: RuleSet, rule: Rule, case: EncounterCase, member: MemberTest, members: Members) -> list[Issue]:
@@ -123,4 +193,5 @@ def _single_coding(rules: RuleSet, rule: Rule, case: EncounterCase, member: Memb
 _CHECKS = {
     "require-each": _require_each, "require-any": _require_any, "first-not-in": _first_not_in, "first-in": _first_in,
     "not-together": _not_together, "at-most-one": _at_most_one, "each-outside": _each_outside, "single-coding": _single_coding,
+    "not-counted": _not_counted_each, "status-check": _status_check, "status-contradicts": _status_contradicts,
 }

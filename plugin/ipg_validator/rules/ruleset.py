@@ -14,10 +14,16 @@ from typing import Any
 
 GUIDANCE_KINDS = frozenset({
     "require-each", "require-any", "first-not-in", "first-in", "not-together", "at-most-one", "each-outside", "single-coding",
+    "not-counted", "status-check", "status-contradicts",
 })
 BUNDLE_KINDS = frozenset({
     "out-of-scope", "unattributed", "no-encounter", "ambiguous-encounter", "unresolved-reference", "subject-mismatch", "uncoded", "summary",
+    "scope-not-counted", "scope-misclassified", "classification", "encounter-status", "system-beside", "system-only", "reference-type",
 })
+# Guidance kinds that read both lists (`in` optional) and no value set; the others read one list.
+BOTH_LISTS = frozenset({"not-counted", "status-check"})
+# Kinds that name the record statuses they act on: {"Procedure.status": [...], "Condition.verificationStatus": [...]}.
+STATUS_KINDS = frozenset({"not-counted", "status-check", "status-contradicts", "encounter-status"})
 SEVERITIES = frozenset({"error", "warning", "information"})
 # FHIR R4 IssueType codes: a rule's `code` becomes OperationOutcome.issue.code.
 ISSUE_TYPES = frozenset({
@@ -46,20 +52,34 @@ class Rule:
     standard: str | None = None
     target: str | None = None  # "procedures" or "diagnoses"
     value_sets: tuple[str, ...] = ()
+    statuses: tuple[tuple[str, frozenset[str]], ...] = ()  # ("Procedure.status", {"not-done", ...}), in file order
+    systems: tuple[tuple[str, str], ...] = ()  # ("Procedure", OPCS-4 URI): the classification each resource type takes
+    variants: tuple[tuple[str, str], ...] = ()  # other wordings of the message, by name ("fix")
+    standard_text: str | None = None  # `{standard}` in a message: the standard named and said what it is
 
-    def text(self, **values: Any) -> str:
-        """The message with its `{name}` placeholders filled; a missing value is left visible, never an error."""
-        template, names = self._template
+    def text(self, variant: str | None = None, **values: Any) -> str:
+        """The message (or its named variant) with its `{name}` placeholders filled; a missing value is left visible, never an error."""
+        if self.standard_text is not None and "standard" not in values:
+            values["standard"] = self.standard_text
+        template, names = self._template if variant is None else _template(dict(self.variants)[variant])
         text = template.format_map(values if names <= values.keys() else _Visible(values))
         text = " ".join(text.split())  # an empty value (a code with no known title) leaves no gap
         return text[:1].upper() + text[1:]
 
     @cached_property
     def _template(self) -> tuple[str, frozenset[str]]:
-        """The message as a str.format template (other braces doubled), and its placeholder names."""
-        parts = PLACEHOLDER.split(self.message)  # literal text at even places, names at odd ones
-        template = "".join(part.replace("{", "{{").replace("}", "}}") if n % 2 == 0 else "{" + part + "}" for n, part in enumerate(parts))
-        return template, frozenset(parts[1::2])
+        return _template(self.message)
+
+    def status(self, kind: str, element: str, value: str | None) -> bool:
+        """Whether `value` of `kind.element` ("Procedure", "status") is one of the statuses this rule names."""
+        return value is not None and any(path == f"{kind}.{element}" and value in values for path, values in self.statuses)
+
+
+def _template(message: str) -> tuple[str, frozenset[str]]:
+    """A message as a str.format template (other braces doubled), and its placeholder names."""
+    parts = PLACEHOLDER.split(message)  # literal text at even places, names at odd ones
+    template = "".join(part.replace("{", "{{").replace("}", "}}") if n % 2 == 0 else "{" + part + "}" for n, part in enumerate(parts))
+    return template, frozenset(parts[1::2])
 
 
 class _Visible(dict[str, Any]):
@@ -80,6 +100,7 @@ class RuleSet:
     scope_target: str
     scope_value_set: str
     rules: tuple[Rule, ...]
+    other_systems: tuple[tuple[str, str], ...] = ()  # code systems not held but named plainly: (URI, name)
 
     def of_kind(self, kind: str) -> Rule:
         """The rule that words a bundle-level finding of this kind."""
@@ -96,13 +117,46 @@ class RuleSet:
     def guidance_rules(self) -> tuple[Rule, ...]:
         return tuple(r for r in self.rules if r.kind in GUIDANCE_KINDS)
 
+    @cached_property
+    def status_elements(self) -> dict[str, tuple[tuple[str, frozenset[str]], ...]]:
+        """Per resource type, the status elements some rule reads and the values any rule names: what a coding keeps of its record."""
+        found: dict[str, dict[str, set[str]]] = {}
+        for rule in self.rules:
+            for path, values in rule.statuses:
+                kind, _, element = path.partition(".")
+                found.setdefault(kind, {}).setdefault(element, set()).update(values)
+        return {kind: tuple((e, frozenset(v)) for e, v in elements.items()) for kind, elements in found.items()}
+
+    @cached_property
+    def classification(self) -> dict[str, str]:
+        """The classification each resource type is coded with ({"Procedure": OPCS-4 URI, ...}), from the classification rule."""
+        return dict(self.of_kind("classification").systems)
+
+    @cached_property
+    def wrong_systems(self) -> dict[str, frozenset[str]]:
+        """Per resource type, the classifications that do not fit it (ICD-10 on a Procedure)."""
+        fit = self.classification
+        return {kind: frozenset(fit.values()) - {system} for kind, system in fit.items()}
+
+    @cached_property
+    def not_counted(self) -> frozenset[tuple[str, str]]:
+        """The (Resource.element, status) pairs whose codes do not count."""
+        return frozenset((path, value) for path, values in self.of_kind("not-counted").statuses for value in values)
+
+    def system_name(self, system: str | None) -> str | None:
+        """The plain name of a code system this service does not hold but knows of (SNOMED CT), else None."""
+        return dict(self.other_systems).get(system or "")
+
 
 def read_rule_set(data: Any) -> RuleSet:
     """Check and type a rule file's content; RuleError says which rule is wrong and why."""
     if not isinstance(data, Mapping) or not isinstance(data.get("rules"), list):
         raise RuleError("a rules file is an object with a 'rules' list")
     name = data.get("id")
-    rules = tuple(_rule(n, r) for n, r in enumerate(data["rules"]))
+    standards = data.get("standards", {})
+    if not isinstance(standards, Mapping) or not all(isinstance(v, str) and v.strip() for v in standards.values()):
+        raise RuleError(f"rule set {name!r}: 'standards' maps a standard's id to the words that say what it is")
+    rules = tuple(_rule(n, r, standards) for n, r in enumerate(data["rules"]))
     seen: set[str] = set()
     for rule in rules:
         if rule.id in seen:
@@ -116,13 +170,17 @@ def read_rule_set(data: Any) -> RuleSet:
         raise RuleError(f"rule set {name!r}: scope needs 'in' (procedures or diagnoses) and a valueSet")
     if not _text(data.get("ruleSystem")):
         raise RuleError(f"rule set {name!r}: needs a ruleSystem URI for the rule ids")
+    others = data.get("otherSystems", {})
+    if not isinstance(others, Mapping) or not all(_text(k) and _text(v) for k, v in others.items()):
+        raise RuleError(f"rule set {name!r}: otherSystems maps code system URIs to their names")
     return RuleSet(
         id=str(name), title=str(data.get("title", name)), rule_system=data["ruleSystem"],
         profile=_text(data.get("profile")), scope_target=scope["in"], scope_value_set=scope["valueSet"], rules=rules,
+        other_systems=tuple(others.items()),
     )
 
 
-def _rule(n: int, data: Any) -> Rule:
+def _rule(n: int, data: Any, standards: Mapping[str, str]) -> Rule:
     if not isinstance(data, Mapping) or not _text(data.get("id")):
         raise RuleError(f"rules[{n}] needs an id")
     where = f"rules[{n}] ({data['id']})"
@@ -143,16 +201,55 @@ def _rule(n: int, data: Any) -> Rule:
     raw_sets = data.get("valueSets") if data.get("valueSets") is not None else ([data["valueSet"]] if data.get("valueSet") else [])
     if not isinstance(raw_sets, list) or not all(_text(v) for v in raw_sets):
         raise RuleError(f"{where}: valueSet(s) must be canonical URLs")
-    needs = {"not-together": 2, "single-coding": 0}.get(kind, 1 if kind in GUIDANCE_KINDS else 0)
+    needs = {"not-together": 2, "single-coding": 0}.get(kind, 1 if kind in GUIDANCE_KINDS - BOTH_LISTS else 0)
     if len(raw_sets) != needs:
         raise RuleError(f"{where}: kind {kind} needs {needs} value set(s)")
     target = _text(data.get("in"))
-    if kind in GUIDANCE_KINDS and target not in LISTS:
+    if kind in GUIDANCE_KINDS - BOTH_LISTS and target not in LISTS:
         raise RuleError(f"{where}: 'in' must be procedures or diagnoses")
+    standard, variants = _text(data.get("standard")), _variants(where, data.get("messages", {}))
     return Rule(
         id=data["id"], kind=kind, severity=data["severity"], code=code, message=message,
-        standard=_text(data.get("standard")), target=target, value_sets=tuple(raw_sets),
+        standard=standard, target=target, value_sets=tuple(raw_sets),
+        statuses=_statuses(where, kind, data.get("statuses")), systems=_pairs(where, "systems", data.get("systems", {})),
+        variants=variants, standard_text=_standard_text(where, standard, standards, (message, *(m for _, m in variants))),
     )
+
+
+def _statuses(where: str, kind: str, raw: Any) -> tuple[tuple[str, frozenset[str]], ...]:
+    if raw is None:
+        if kind in STATUS_KINDS:
+            raise RuleError(f"{where}: kind {kind} needs 'statuses', e.g. {{\"Procedure.status\": [\"not-done\"]}}")
+        return ()
+    if not isinstance(raw, Mapping) or not all(
+        isinstance(k, str) and k.count(".") == 1 and isinstance(v, list) and v and all(_text(s) for s in v) for k, v in raw.items()
+    ):
+        raise RuleError(f"{where}: 'statuses' maps 'Resource.element' to a list of status codes")
+    return tuple((k, frozenset(v)) for k, v in raw.items())
+
+
+def _pairs(where: str, field: str, raw: Any) -> tuple[tuple[str, str], ...]:
+    if not isinstance(raw, Mapping) or not all(_text(k) and _text(v) for k, v in raw.items()):
+        raise RuleError(f"{where}: '{field}' maps names to strings")
+    return tuple(raw.items())
+
+
+def _variants(where: str, raw: Any) -> tuple[tuple[str, str], ...]:
+    pairs = _pairs(where, "messages", raw)
+    for _, message in pairs:
+        stray = PLACEHOLDER.sub("", message)
+        if "{" in stray or "}" in stray:
+            raise RuleError(f"{where}: a message has a brace that is not a {{name}} placeholder")
+    return pairs
+
+
+def _standard_text(where: str, standard: str | None, standards: Mapping[str, str], messages: tuple[str, ...]) -> str | None:
+    """What `{standard}` reads as: the rule set's words for the rule's standard (else its bare id)."""
+    if not any("{standard}" in m for m in messages):
+        return None
+    if standard is None:
+        raise RuleError(f"{where}: the message says {{standard}} but the rule names no standard")
+    return standards.get(standard, standard)
 
 
 def _text(value: Any) -> str | None:

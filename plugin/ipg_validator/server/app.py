@@ -51,7 +51,7 @@ from ..settings import Settings
 from .access import BearerAuth, cors
 from .health import router as health_router, warm, warm_routes
 from .limits import TimeBudget
-from .negotiation import error_response, negotiate
+from .negotiation import error_response
 from .observability import Observe, record_content, record_warm_up
 from .routes_resources import router as resources_router
 from .routes_terminology import router as terminology_router
@@ -66,7 +66,8 @@ _HTTP_ISSUE = {404: "not-found", 405: "not-supported", 406: "not-supported", 413
 
 def fhir_router(index: ContentIndex | None = None, *, limits: Limits | None = None) -> APIRouter:
     """Every FHIR route; content from `index`/`limits` when given, else from `app.state.index`/`.limits`."""
-    router = APIRouter(route_class=FhirRoute, dependencies=[Depends(binder(index, limits)), Depends(negotiate)])
+    bound = [Depends(binder(index, limits))] if index is not None or limits is not None else []  # else app.state's
+    router = APIRouter(route_class=FhirRoute, dependencies=bound)
     router.include_router(terminology_router)  # first: `/ValueSet/$expand` is not a read of id "$expand"
     router.include_router(validate_router)  # Resource/$validate (POST) before the generic read/search routes
     router.include_router(resources_router)

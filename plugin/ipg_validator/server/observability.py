@@ -15,9 +15,9 @@ from __future__ import annotations
 import json
 import logging
 import os
+import random
 import re
 import time
-import uuid
 from collections import Counter as Tally
 from collections.abc import Iterable
 from datetime import datetime, timezone
@@ -26,7 +26,6 @@ from typing import Any
 import orjson
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client import multiprocess
-from starlette.datastructures import MutableHeaders
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -59,6 +58,20 @@ CONTENT_RESOURCES = Gauge("ipg_content_resources", "Content loaded, by resource 
 
 def operation_of(method: str, path: str) -> str:
     """A bounded name for what a request asks: `ValueSet/$validate-code`, `read`, `metadata`, `healthz`, ..."""
+    key = (method, path)
+    found = _OPERATION_MEMO.get(key)
+    if found is None:
+        found = _operation_of(method, path)
+        if len(_OPERATION_MEMO) < _MEMO_LIMIT:  # paths of reads carry ids: bounded, first come first kept
+            _OPERATION_MEMO[key] = found
+    return found
+
+
+_OPERATION_MEMO: dict[tuple[str, str], str] = {}
+_MEMO_LIMIT = 4096
+
+
+def _operation_of(method: str, path: str) -> str:
     if path.strip("/") in _OPEN:
         return path.strip("/")
     if path != "/fhir" and not path.startswith("/fhir/"):
@@ -77,17 +90,21 @@ def operation_of(method: str, path: str) -> str:
 
 
 def request_id(scope: Scope) -> str:
-    """The client's X-Request-Id when it is a plain token of up to 128 characters, else a new UUID."""
+    """The client's X-Request-Id when it is a plain token of up to 128 characters, else a new random id
+    (32 hex digits, as a UUID's; from `random`, which reseeds in every forked worker: ids, not secrets)."""
     for name, value in scope.get("headers", ()):
         if name == b"x-request-id":
             text = value.decode("latin-1").strip()
             if _SAFE_ID.fullmatch(text):
                 return text
-    return uuid.uuid4().hex
+    return f"{random.getrandbits(128):032x}"
 
 
 class Observe:
-    """ASGI middleware: request id, one JSON log line and the metrics, for every HTTP request."""
+    """ASGI middleware: request id, one JSON log line and the metrics, for every HTTP request.
+
+    Plain ASGI (no BaseHTTPMiddleware, no Request object): it reads the scope, adds the X-Request-Id
+    header to the response start and records when the last body message leaves."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -99,7 +116,8 @@ class Observe:
         started = time.perf_counter()
         rid = request_id(scope)
         scope.setdefault("state", {})["request_id"] = rid
-        operation = operation_of(scope["method"], scope["path"])
+        method, path = scope["method"], scope["path"]
+        operation = operation_of(method, path)
         keep_body = operation.endswith("/$validate")
         body: list[bytes] = []
         status = 500
@@ -113,21 +131,22 @@ class Observe:
             requests.inc()
             latency.observe(seconds)
             fields: dict[str, Any] = {
-                "request_id": rid, "method": scope["method"], "path": scope["path"][:256],
+                "request_id": rid, "method": method, "path": path[:256],
                 "operation": operation, "status": status, "duration_ms": round(seconds * 1000, 2),
             }
             if keep_body and status == 200:
                 outcome = scope["state"].get("outcome")  # set by the $validate routes
                 fields["issues"] = _count_findings(outcome if isinstance(outcome, dict) else b"".join(body))
-            if ACCESS_LOG.isEnabledFor(logging.INFO):  # a record made directly: no walk up the stack for the caller
-                ACCESS_LOG.handle(ACCESS_LOG.makeRecord(ACCESS_LOG.name, logging.INFO, "", 0, "request", (), None, extra={"fields": fields}))
+            log_request(fields)
 
         async def send_with_id(message: Message) -> None:
             nonlocal status
-            if message["type"] == "http.response.start":
+            kind = message["type"]
+            if kind == "http.response.start":
                 status = message["status"]
-                MutableHeaders(scope=message)["X-Request-Id"] = rid
-            elif message["type"] == "http.response.body":
+                message["headers"] = [*(h for h in message.get("headers", ()) if h[0].lower() != b"x-request-id"),
+                                      (b"x-request-id", rid.encode("latin-1"))]
+            elif kind == "http.response.body":
                 if keep_body:
                     body.append(message.get("body", b""))
                 if not message.get("more_body", False) and not recorded:
@@ -141,6 +160,30 @@ class Observe:
                 record()
 
 
+def log_request(fields: dict[str, Any]) -> None:
+    """The access-log line of one request: written straight by the JSON-lines handler when that is all the
+    configuration does with it (as `serve` sets it up), else as a record through the logging module."""
+    sink = _access_sink()
+    if sink is not None:
+        sink.write_fields(ACCESS_LOG.name, "request", fields)
+    elif ACCESS_LOG.isEnabledFor(logging.INFO):  # a record made directly: no walk up the stack for the caller
+        ACCESS_LOG.handle(ACCESS_LOG.makeRecord(ACCESS_LOG.name, logging.INFO, "", 0, "request", (), None, extra={"fields": fields}))
+
+
+def _access_sink() -> JsonLines | None:
+    """The one JsonLines handler the access log reaches, when nothing else (filter, other handler) is in the way."""
+    logger = ACCESS_LOG
+    if logger.handlers or logger.filters or not logger.propagate or not logger.isEnabledFor(logging.INFO):
+        return None
+    parent = logger.parent
+    if parent is None or parent.propagate or parent.filters or len(parent.handlers) != 1:
+        return None
+    handler = parent.handlers[0]
+    if type(handler) is not JsonLines or handler.filters or handler.level > logging.INFO:
+        return None
+    return handler
+
+
 _SERIES: dict[tuple[str, int], tuple[Any, Any]] = {}
 
 
@@ -150,6 +193,17 @@ def _series(operation: str, status: int) -> tuple[Any, Any]:
     if found is None:
         labels = {"operation": operation, "status": str(status)}
         found = _SERIES[(operation, status)] = (REQUESTS.labels(**labels), LATENCY.labels(**labels))
+    return found
+
+
+_FINDING_SERIES: dict[tuple[str, str], Any] = {}
+
+
+def _finding(rule: str, severity: str) -> Any:
+    """The findings counter of (rule, severity), looked up once (rule ids, message ids and severities are bounded sets)."""
+    found = _FINDING_SERIES.get((rule, severity))
+    if found is None:
+        found = _FINDING_SERIES[(rule, severity)] = FINDINGS.labels(rule=rule, severity=severity)
     return found
 
 
@@ -166,7 +220,7 @@ def _count_findings(answer: bytes | dict[str, Any]) -> dict[str, int]:
             continue
         severity = str(issue.get("severity", "unknown"))
         severities[severity] += 1
-        FINDINGS.labels(rule=_rule_of(issue), severity=severity).inc()
+        _finding(_rule_of(issue), severity).inc()
     return {s: severities[s] for s in sorted(severities, key=lambda s: SEVERITY_ORDER.get(s, 9))}
 
 
@@ -211,22 +265,55 @@ class JsonFormatter(logging.Formatter):
     """Each record as one JSON object: time, level, logger, message and the record's `fields`."""
 
     def format(self, record: logging.LogRecord) -> str:
-        out: dict[str, Any] = {
-            "time": datetime.fromtimestamp(record.created, timezone.utc).isoformat(timespec="milliseconds"),
-            "level": record.levelname.lower(),
-            "logger": record.name,
-            "message": record.getMessage(),
-            "pid": record.process,
-        }
         fields = getattr(record, "fields", None)
-        if isinstance(fields, dict):
-            out.update(fields)
-        if record.exc_info:
-            out["error"] = self.formatException(record.exc_info)
-        try:
-            return orjson.dumps(out, default=str, option=orjson.OPT_NON_STR_KEYS).decode()
-        except TypeError:  # what orjson cannot write (an integer past 64 bits): the standard library can
-            return json.dumps(out, default=str)
+        error = self.formatException(record.exc_info) if record.exc_info else None
+        return json_line(record.created, record.levelname.lower(), record.name, record.getMessage(), record.process,
+                         fields if isinstance(fields, dict) else None, error)
+
+
+def json_line(created: float, level: str, logger: str, message: str, pid: int | None,
+              fields: dict[str, Any] | None = None, error: str | None = None) -> str:
+    """One log line: time (UTC, milliseconds), level, logger, message, pid, then the fields (and the error)."""
+    out: dict[str, Any] = {"time": _utc_time(created), "level": level, "logger": logger, "message": message, "pid": pid}
+    if fields:
+        out.update(fields)
+    if error is not None:
+        out["error"] = error
+    try:
+        return orjson.dumps(out, default=str, option=orjson.OPT_NON_STR_KEYS).decode()
+    except TypeError:  # what orjson cannot write (an integer past 64 bits): the standard library can
+        return json.dumps(out, default=str)
+
+
+_second: tuple[int, str] = (-1, "")  # the last whole second written and its text: one datetime per second, not per line
+
+
+def _utc_time(created: float) -> str:
+    global _second
+    whole = int(created)
+    second, text = _second
+    if second != whole:
+        text = datetime.fromtimestamp(whole, timezone.utc).strftime("%Y-%m-%dT%H:%M:%S")
+        _second = (whole, text)
+    return f"{text}.{int((created - whole) * 1000):03d}+00:00"
+
+
+class JsonLines(logging.StreamHandler):  # type: ignore[type-arg]
+    """The log handler of `serve`: JSON lines on a stream. The access log hands it its fields directly
+    (`write_fields`), the same line JsonFormatter makes of a record, without building the record."""
+
+    def __init__(self, stream: Any = None) -> None:
+        super().__init__(stream)
+        self.setFormatter(JsonFormatter())
+
+    def write_fields(self, logger: str, message: str, fields: dict[str, Any]) -> None:
+        line = json_line(time.time(), "info", logger, message, os.getpid(), fields)
+        with self.lock:  # type: ignore[union-attr]
+            try:
+                self.stream.write(line + "\n")
+                self.stream.flush()
+            except Exception:  # noqa: BLE001  (as logging does: a broken stream never fails the request)
+                self.handleError(logging.makeLogRecord({"msg": message, "name": logger}))
 
 
 def log_config(level: str) -> dict[str, Any]:
@@ -236,7 +323,7 @@ def log_config(level: str) -> dict[str, Any]:
         "version": 1,
         "disable_existing_loggers": False,
         "formatters": {"json": {"()": f"{__name__}.JsonFormatter"}},
-        "handlers": {"stderr": {"class": "logging.StreamHandler", "formatter": "json", "stream": "ext://sys.stderr"}},
+        "handlers": {"stderr": {"class": f"{__name__}.JsonLines", "formatter": "json", "stream": "ext://sys.stderr"}},
         "loggers": {
             "uvicorn": {"handlers": ["stderr"], "level": upper, "propagate": False},
             "uvicorn.error": {"level": upper},

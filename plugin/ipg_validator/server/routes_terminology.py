@@ -8,7 +8,6 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter
-from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -17,6 +16,7 @@ from ..fhir.parameters import terminology_outcome
 from ..fhir.translate_op import translate_op
 from ..fhir.terminology_ops import batch_validate_op, expand_op, lookup_op, validate_code_op, versions_op, with_accept_language
 from .negotiation import read_params, respond
+from .offload import run_operation, small
 from .routing import FhirRoute, index_of, limits_of
 
 router = APIRouter(route_class=FhirRoute)
@@ -112,8 +112,10 @@ async def _translate(request: Request, instance: str | None) -> Response:
 
 
 async def _answer(request: Request, operation: Any, *args: Any, **kwargs: Any) -> Response:
-    """Run the operation off the event loop; its refusal is an OperationOutcome in the terminology shape."""
+    """Run the operation (in the event loop when the request is small, except $expand, whose work grows with
+    the value set: server.offload); its refusal is an OperationOutcome in the terminology shape."""
+    inline = operation is not expand_op and small(request)
     try:
-        return respond(request, await run_in_threadpool(operation, *args, **kwargs))
+        return respond(request, await run_operation(inline, operation, *args, **kwargs))
     except FhirError as exc:
         return respond(request, terminology_outcome(exc.issues), exc.status)

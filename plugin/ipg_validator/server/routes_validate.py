@@ -9,13 +9,13 @@ OperationOutcome; only a body that cannot be read is refused (400 not JSON, 413 
 from __future__ import annotations
 
 from fastapi import APIRouter
-from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
 from ..fhir.errors import FhirError
 from ..fhir.validate_op import validate_operation
 from .negotiation import error_response, read_resource, respond
+from .offload import run_operation, small
 from .routing import FhirRoute, index_of, limits_of
 
 router = APIRouter(route_class=FhirRoute)
@@ -49,8 +49,8 @@ async def validate_wrong_method(request: Request, kind: str) -> Response:
 async def _validate(request: Request, resource_type: str) -> Response:
     body = await read_resource(request, limits_of(request))
     query = request.query_params
-    outcome = await run_in_threadpool(
-        validate_operation, index_of(request), body, resource_type, mode=query.get("mode"), profile=query.get("profile")
+    outcome = await run_operation(
+        small(request), validate_operation, index_of(request), body, resource_type, mode=query.get("mode"), profile=query.get("profile")
     )
     request.state.outcome = outcome  # the access log counts its findings without reading the response again
     return respond(request, outcome)

@@ -15,25 +15,38 @@ from starlette.responses import Response
 from ..content.index import ContentIndex
 from ..fhir.errors import FhirError
 from ..fhir.limits import Limits
-from .negotiation import error_response
+from .negotiation import error_response, negotiate
 
 _INDEX = "ipg_validator_index"
 _LIMITS = "ipg_validator_limits"
 
 
 class FhirRoute(APIRoute):
-    """An APIRoute whose FhirErrors (from the request checks or the operation) become OperationOutcomes."""
+    """An APIRoute that first checks `_format` and Accept (negotiation.negotiate: a plain call, not a
+    FastAPI dependency to solve per request), and whose FhirErrors (from those checks or the operation)
+    become OperationOutcomes."""
+
+    negotiated = True  # False: the web page's routes, which answer HTML and JavaScript as well
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handler = super().get_route_handler()
+        negotiated = self.negotiated
 
         async def route(request: Request) -> Response:
             try:
+                if negotiated:
+                    negotiate(request)
                 return await handler(request)
             except FhirError as exc:
                 return error_response(exc, request=request)
 
         return route
+
+
+class PageRoute(FhirRoute):
+    """A FhirRoute without the FHIR format checks: the web page and its assets."""
+
+    negotiated = False
 
 
 def binder(index: ContentIndex | None, limits: Limits | None) -> Callable[[Request], None]:

@@ -21,6 +21,9 @@ dead or hung worker (forked again from the same state) and stops them on SIGINT/
 from __future__ import annotations
 
 import gc
+import importlib
+import logging
+import logging.config
 import multiprocessing
 import os
 import signal
@@ -28,7 +31,7 @@ import socket
 import sys
 import threading
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from ..content.index import ContentIndex
 from ..settings import METRICS_ENV as MULTIPROC_ENV
@@ -38,19 +41,44 @@ if TYPE_CHECKING:
     import uvicorn
 
 FACTORY = "ipg_validator.server.app:app_from_environment"
+log = logging.getLogger("ipg_validator.server")
+
+
+def server_stack() -> tuple[str, str]:
+    """uvicorn's event loop and HTTP parser: uvloop and httptools where installed (the fast stack, about
+    twice the requests per core), else the standard library's asyncio and h11, which work everywhere."""
+    loop = "uvloop" if _importable("uvloop") else "asyncio"
+    http = "httptools" if _importable("httptools") else "h11"
+    return loop, http
+
+
+def _importable(module: str) -> bool:
+    try:
+        importlib.import_module(module)
+    except ImportError:  # not installed, or no build for this platform (uvloop has none on Windows)
+        return False
+    return True
+
+
+def uvicorn_options(settings: Settings) -> dict[str, Any]:
+    """What `serve` passes uvicorn, whatever the number of workers (also the benchmark's bare baseline)."""
+    from .observability import log_config
+
+    loop, http = server_stack()
+    return dict(
+        host=settings.host, port=settings.port, log_level=settings.log_level, log_config=log_config(settings.log_level),
+        access_log=False, timeout_graceful_shutdown=max(1, round(settings.graceful_timeout)) if settings.graceful_timeout else None,
+        server_header=False, loop=loop, http=http, ws="none",
+    )
 
 
 def run(settings: Settings, index: ContentIndex, load_seconds: float) -> None:
     """Serve until SIGINT/SIGTERM; requests in flight get `settings.graceful_timeout` seconds to finish."""
     import uvicorn
 
-    from .observability import log_config
-
-    common = dict(
-        host=settings.host, port=settings.port, log_level=settings.log_level, log_config=log_config(settings.log_level),
-        access_log=False, timeout_graceful_shutdown=max(1, round(settings.graceful_timeout)) if settings.graceful_timeout else None,
-        server_header=False,
-    )
+    common = uvicorn_options(settings)
+    announce(settings, common["log_config"])  # configures logging as uvicorn will: these lines are logged in the same form
+    log.info("serving", extra={"fields": {"loop": common["loop"], "http": common["http"], "workers": settings.workers}})
     if settings.workers == 1:
         from .app import create_app
 
@@ -60,6 +88,20 @@ def run(settings: Settings, index: ContentIndex, load_seconds: float) -> None:
     with worker_environment(settings):  # `ipg-validator serve` has already entered it, before importing this package
         fork = _prepare_fork(settings, index, load_seconds)
         _run_workers(uvicorn.Config(FACTORY, factory=True, workers=settings.workers, **common), fork=fork)
+
+
+def announce(settings: Settings, config: dict[str, Any]) -> None:
+    """Log, before uvicorn starts, the addresses a user opens: the web page, the reference page, the FHIR base."""
+    import logging.config
+
+    logging.config.dictConfig(config)
+    host = {"0.0.0.0": "127.0.0.1", "": "127.0.0.1", "::": "::1"}.get(settings.host, settings.host)
+    base = f"http://{f'[{host}]' if ':' in host else host}:{settings.port}"
+    if settings.port == 0:
+        text = "Web page at /, the code sets at /reference and the FHIR base at /fhir of the address uvicorn reports below"
+    else:
+        text = f"Web page {base}/ (the code sets and rules: {base}/reference); FHIR base {base}/fhir"
+    logging.getLogger("ipg_validator.server").info(text)
 
 
 def _prepare_fork(settings: Settings, index: ContentIndex, load_seconds: float) -> bool:

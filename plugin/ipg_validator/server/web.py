@@ -26,7 +26,7 @@ from ..web.checklist import bundle_checklists
 from ..web.examples import example_list, example_path
 from .access import BearerAuth
 from .negotiation import read_resource
-from .routing import FhirRoute, index_of, limits_of
+from .routing import PageRoute, index_of, limits_of
 
 PAGES = {"/": "index.html", "/reference": "reference.html"}
 # The pages load only their own files: no CDN, no inline script, nothing from another origin.
@@ -86,7 +86,7 @@ def _plain(value: Any) -> Any:
 
 def web_router(fhir_base: str = "/fhir") -> APIRouter:
     """The pages, their static files and `/web/api/`; the FHIR router must be served at `fhir_base`."""
-    router = APIRouter(route_class=FhirRoute, include_in_schema=False)
+    router = APIRouter(route_class=PageRoute, include_in_schema=False)
     files = static_files()
 
     for path, name in PAGES.items():

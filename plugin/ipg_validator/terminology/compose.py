@@ -15,7 +15,7 @@ import orjson
 
 from . import messages
 from .codesystem import CodeSystemIndex, Concept, objects
-from .filters import FilterError, concept_matches, structural_match
+from .filters import FilterError, concept_matches, filter_op, structural_match
 from .multirelease import excludes_every_release, merged, mixed_systems, newest_release_first, versions_match
 from .results import ExpansionItem, Issue
 from .sources import SourceChain, split_canonical
@@ -53,7 +53,7 @@ def check_filters(vs: Resource) -> None:
             for m, flt in enumerate(inc.get("filter", [])):
                 if flt.get("value") in (None, ""):
                     raise ComposeError(messages.filter_without_value(
-                        inc.get("system", ""), flt.get("property", ""), flt.get("op", ""),
+                        inc.get("system", ""), flt.get("property", ""), filter_op(flt),
                         f"ValueSet.compose.{kind}[{n}].filter[{m}]"), invalid=True)
 
 
@@ -228,12 +228,13 @@ class Compose:
     def _candidates(self, cs: CodeSystemIndex, filters: list[Resource]) -> Iterable[Concept]:
         """Narrow a hierarchy filter to the subtree it names instead of walking the whole system."""
         for f in filters:
-            if f.get("op") in ("is-a", "descendent-of") and f.get("property") in ("concept", "code"):
+            op = filter_op(f)
+            if op in ("is-a", "descendent-of") and f.get("property") in ("concept", "code"):
                 root = cs.get(str(f.get("value", "")))
                 if root is None:
                     return []
                 below = [cs.concepts[c] for c in cs.descendants(root.code)]
-                return [root, *below] if f["op"] == "is-a" else below
+                return [root, *below] if op == "is-a" else below
         return cs.walk()
 
     def referenced_systems(self, vs: Resource) -> list[str]:

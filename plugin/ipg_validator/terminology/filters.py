@@ -15,8 +15,22 @@ from .codesystem import CodeSystemIndex, Concept
 from .formats import format_for
 
 HIERARCHY_OPS = frozenset({"is-a", "descendent-of", "is-not-a", "child-of", "generalizes", "descendant-of"})
-SUPPORTED_OPS = HIERARCHY_OPS | {"=", "in", "not-in", "regex", "exists"}
+SUPPORTED_OPS = HIERARCHY_OPS | {"=", "in", "not-in", "regex", "exists", "descendent-leaf"}
 CODE_PROPERTIES = frozenset({"concept", "code"})
+# R4 has no child-of or descendent-leaf: an R4 ValueSet carries them in this extension on `_op`
+R5_FILTER_OP = "http://hl7.org/fhir/5.0/StructureDefinition/extension-ValueSet.compose.include.filter.op"
+
+
+def filter_op(flt: Mapping[str, Any]) -> str:
+    """A compose filter's operator: `op`, else the R5 operator an R4 client put in `_op`'s extension."""
+    op = flt.get("op")
+    if isinstance(op, str) and op:
+        return op
+    extra = flt.get("_op")
+    for ext in (extra.get("extension") or ()) if isinstance(extra, Mapping) else ():
+        if isinstance(ext, Mapping) and ext.get("url") == R5_FILTER_OP and isinstance(ext.get("valueCode"), str):
+            return str(ext["valueCode"])
+    return ""
 
 
 class FilterError(ValueError):
@@ -25,10 +39,12 @@ class FilterError(ValueError):
 
 def concept_matches(cs: CodeSystemIndex, concept: Concept, flt: Mapping[str, Any]) -> bool:
     """Whether a concept of `cs` passes one compose filter."""
-    prop, op, value = flt.get("property", ""), flt.get("op", ""), str(flt.get("value", ""))
+    prop, op, value = flt.get("property", ""), filter_op(flt), str(flt.get("value", ""))
     code = concept.code
     if op in HIERARCHY_OPS and prop in CODE_PROPERTIES:
         return _hierarchy(cs, code, op, value)
+    if op == "descendent-leaf" and prop in CODE_PROPERTIES:
+        return not concept.children and value in cs.ancestors(code)
     values = _values(cs, concept, prop)
     if op == "=":
         return value in values
@@ -50,7 +66,7 @@ def structural_match(system: str, code: str, flt: Mapping[str, Any]) -> bool | N
     Filters on the code itself (`=`, `in`, `regex`) need nothing else; hierarchy filters use
     the shape of NHS codes (`Y89.5` is under `Y89`). None when the code string cannot tell.
     """
-    prop, op, value = flt.get("property", ""), flt.get("op", ""), str(flt.get("value", ""))
+    prop, op, value = flt.get("property", ""), filter_op(flt), str(flt.get("value", ""))
     if prop not in CODE_PROPERTIES:
         return None
     if op in ("=", "in", "not-in", "regex"):

@@ -146,6 +146,14 @@ def _label(header: str | None) -> str:
     return header.strip() if header and header.strip() else "--"
 
 
+def _for_languages(header: str | None, valid: Sequence[Display], nhs: bool) -> str:
+    """tx.fhir.org's "(for the language(s) '...')" note, `--` when none was asked (the HL7 suites expect
+    it so); left out for an NHS classification's title when no language was asked, where it is noise."""
+    if nhs and not (header and header.strip()) and not any(d.language for d in valid):
+        return ""
+    return f" (for the language(s) '{_label(header)}')"
+
+
 def _choices(valid: Sequence[Display]) -> str:
     def one(d: Display) -> str:
         return f"'{d.value}' ({d.language})" if d.language else f"'{d.value}'"
@@ -184,9 +192,9 @@ def check_display(cs: CodeSystemIndex, concept: Concept, given: str, header: str
                 f"'{label}'. Default display is '{default}'")
         return Issue(severity, "invalid", "invalid-display", text, (where,), "NO_VALID_DISPLAY_FOUND_NONE_FOR_LANG_ERR")
     if any(" ".join(d.value.split()) == " ".join(given.split()) for d in valid):
-        text = f"Wrong whitespace in Display Name '{given}' for {coded}. {_choices(valid)} (for the language(s) '{label}')"
+        text = f"Wrong whitespace in Display Name '{given}' for {coded}. {_choices(valid)}{_for_languages(header, valid, spacing_ok)}"
         return Issue(severity, "invalid", "invalid-display", text, (where,), "Display_Name_WS_for__should_be_one_of__instead_of")
-    text = f"Wrong Display Name '{given}' for {coded}. {_choices(valid)} (for the language(s) '{label}')"
+    text = f"Wrong Display Name '{given}' for {coded}. {_choices(valid)}{_for_languages(header, valid, spacing_ok)}"
     return Issue(severity, "invalid", "invalid-display", text, (where,), "Display_Name_for__should_be_one_of__instead_of")
 
 

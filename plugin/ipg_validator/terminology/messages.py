@@ -20,6 +20,13 @@ def _name(code: str, display: str | None) -> str:
 CODE_NOT_FOUND = "Unable_to_find_code_"
 
 
+def unclosed_reason(system: str) -> str:
+    """The `valueset-unclosed-reason` of an expansion over a fragment. "extension" (meaning expansion) is
+    tx.fhir.org's wording, kept byte for byte: the HL7 fragment suite and its clients compare it as is.
+    People read the expansion-message beside it (`fragment_expansion`), and the CLI shows only that."""
+    return f"This extension is based on a fragment of the code system {system}"
+
+
 def code_not_found(system: str, code: str, where: str) -> Issue:
     return Issue(ERROR, "not-found", "not-found", f"Unable to find code '{code}' in {system}", (where,), CODE_NOT_FOUND)
 

@@ -39,7 +39,8 @@ def include_for(sources: SourceChain, rules: VersionRules, vs: Resource, system:
 
     When includes name several releases, the one in the coding's version wins (holding the code or
     not), else the newest release that holds the code with the coding's display, else the newest
-    release that holds it (a code in two releases is read in the newer)."""
+    release that holds it (a code in two releases is read in the newer), else (no release holds it)
+    the newest release named."""
     found = [inc for current in value_set_chain(sources, vs, rules.value_sets)
              for inc in (current.get("compose") or {}).get("include") or () if inc.get("system") == system]
     if len({inc.get("version") for inc in found}) < 2:
@@ -57,7 +58,9 @@ def include_for(sources: SourceChain, rules: VersionRules, vs: Resource, system:
             return named[0]
     chosen = [pair for pair in holding if _shows(pair[1], coding)] or holding
     best = newest(chosen, lambda pair: pair[1].version)
-    return best[0] if best else found[0]
+    if best:
+        return best[0]
+    return newest(found, lambda inc: rules.resolve(system, inc.get("version"))) or found[0]
 
 
 def _shows(cs: CodeSystemIndex, coding: Coding) -> bool:

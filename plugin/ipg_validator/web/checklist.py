@@ -15,11 +15,11 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from ..bundle.codings import coded_items
 from ..bundle.grouping import Group, group_entries, rank_order
+from ..bundle.records import encounter_status, read_record
 from ..bundle.validate import _entries, _Judge, _profiles  # the engine's own reading of a Bundle
 from ..content.index import ContentIndex
-from ..rules.case import CodedItem, EncounterCase
+from ..rules.case import HIDDEN, CodedItem, EncounterCase
 from ..rules.engine import in_scope
 from ..rules.ruleset import Rule, RuleSet
 from ..terminology.results import Issue
@@ -38,7 +38,7 @@ def bundle_checklists(index: ContentIndex, body: Any, *, profile: str | None = N
     out: list[dict[str, Any]] = []
     for rules in index.rule_sets:
         coded: dict[int, tuple[list[CodedItem], list[Issue]]] = {
-            e.index: coded_items(judge.sources, e.resource, e.path) for e in entries if e.kind in ("Procedure", "Condition")
+            e.index: read_record(judge.sources, None, rules, e) for e in entries if e.kind in ("Procedure", "Condition")
         }
         for group in group_entries(entries, rules).groups:
             out.append(_encounter(judge, rules, group, coded))
@@ -62,9 +62,11 @@ def _encounter(judge: _Judge, rules: RuleSet, group: Group, coded: Mapping[int, 
         "guidance": rules.title,
         "ruleSet": rules.id,
         "summaryRule": rules.of_kind("summary").id,  # the rule id of the encounter's summary issue in the OperationOutcome
-        "applies": in_scope(rules, case, judge.member),
-        "procedures": [_coding(i, n) for n, i in enumerate(case.procedures, 1)],
-        "diagnoses": [_coding(i, n) for n, i in enumerate(case.diagnoses, 1)],
+        "applies": encounter_status(rules, group.encounter) is None and in_scope(rules, case, judge.member),
+        "procedures": [_coding(i, n) for n, i in enumerate(_shown(case.procedures), 1)],
+        "diagnoses": [_coding(i, n) for n, i in enumerate(_shown(case.diagnoses), 1)],
+        # codings that do not count (record status, other code system, wrong classification), as the summary leaves them out
+        "notCounted": [{**_coding(i, n), "state": i.state} for n, i in enumerate((*case.procedures, *case.diagnoses), 1) if i.state in HIDDEN],
         "items": [line for rule in rules.guidance_rules if rule.kind in LINE_KINDS for line in _lines(judge, rule, case, errors)],
     }
 
@@ -99,9 +101,20 @@ def _line(judge: _Judge, rule: Rule, case: EncounterCase, errors: set[str], labe
         "optional": rule.severity == "information",
         "status": status,
         "codes": [{"code": c, "display": d or ""} for c, d in codes],
-        "found": [_coding(i, items.index(i) + 1) for i in clean],
-        "wrong": [_coding(i, items.index(i) + 1) for i in aimed],
+        "found": [_coding(i, _position(items, i)) for i in clean],
+        "wrong": [_coding(i, _position(items, i)) for i in aimed],
     }
+
+
+def _shown(items: tuple[CodedItem, ...]) -> tuple[CodedItem, ...]:
+    """The codings of the encounter's code strings, as the summary gives them."""
+    return tuple(i for i in items if i.state not in HIDDEN)
+
+
+def _position(items: tuple[CodedItem, ...], item: CodedItem) -> int:
+    """Where `item` stands in the code string (codings that do not count take no place)."""
+    shown = _shown(items)
+    return shown.index(item) + 1 if item in shown else items.index(item) + 1
 
 
 def _has_error(item: CodedItem, errors: set[str]) -> bool:

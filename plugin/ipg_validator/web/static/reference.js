@@ -159,7 +159,8 @@
             el("td", { dataset: { label: "Severity" } }, severityBadge(rule.severity)),
             el("td", { dataset: { label: "Checks" } }, rule.kind, rule.in ? ` over the ${rule.in}` : "",
               sets.length ? el("br") : null, sets.map((url, n) => [n ? ", " : "", valueSetLink(url)])),
-            el("td", { dataset: { label: "Standard" } }, rule.standard || ""),
+            el("td", { dataset: { label: "Standard" } }, rule.standard || "",
+              (set.standards || {})[rule.standard] ? el("br") : null, (set.standards || {})[rule.standard] || ""),
             el("td", { class: "tmpl", dataset: { label: "Message" } }, rule.message || ""));
         })))));
     }
