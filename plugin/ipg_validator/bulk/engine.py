@@ -44,7 +44,8 @@ members AS (
     SELECT CASE WHEN id IS NOT NULL THEN 'Encounter/' || id ELSE orphan(file, line) END AS g, 0 AS role, file, line, kind, text, subj
     FROM r WHERE kind = 'Encounter'
     UNION ALL
-    SELECT coalesce(enc.k, listed.k, orphan(c.file, c.line)), CASE WHEN c.kind = 'Procedure' THEN 2 ELSE 3 END, c.file, c.line, c.kind, c.text, c.subj
+    SELECT coalesce(enc.k, listed.k, orphan(c.file, c.line)),
+        CASE WHEN enc.k IS NULL AND listed.k IS NULL THEN 0 WHEN c.kind = 'Procedure' THEN 2 ELSE 3 END, c.file, c.line, c.kind, c.text, c.subj
     FROM r AS c LEFT JOIN enc ON enc.k = c.enc LEFT JOIN listed ON listed.target = c.kind || '/' || c.id
     WHERE c.kind IN ('Procedure', 'Condition'))"""
 _GROUPED = _MEMBERS + """,
@@ -107,11 +108,11 @@ class Store:
     def unknown_kinds(self, kinds: Sequence[str]) -> list[str]:
         return [k for k in kinds if model_class(k) is None and k not in R4_ONLY]
 
-    def problems(self, unknown: Sequence[str]) -> Iterator[tuple[Line, str]]:
+    def problems(self, unknown: Sequence[str]) -> Iterator[tuple[Line, str]]:  # text None: not kept
         """Lines that are no resource the export can hold (not UTF-8, not JSON, no or an unknown resourceType)."""
         rows = self.con.execute("SELECT file, line, coalesce(kind, ''), text, problem FROM r WHERE problem IS NOT NULL OR list_contains(?, kind) ORDER BY file, line", [list(unknown)]).fetchall()
         for file, line, kind, text, problem in rows:
-            yield Line(kind or "Resource", self.names[file], line, text or ""), problem or f"unknown resourceType {kind!r}"
+            yield Line(kind or "Resource", self.names[file], line, text), problem or f"unknown resourceType {kind!r}"
 
     def count_groups(self) -> int:
         return self.con.execute(_MEMBERS + " SELECT count(DISTINCT g) FROM members").fetchall()[0][0]

@@ -17,6 +17,7 @@ from ..bundle.validate import bundle_findings
 from ..content.index import ContentIndex
 from ..fhir.errors import FhirError
 from ..fhir.jsonio import parse_json
+from ..fhir.models import R4_ONLY, model_class
 from ..fhir.outcome import issue_json, sort_issues
 from ..terminology.results import Issue
 
@@ -107,6 +108,22 @@ def parse_line(text: str) -> Any:
     if not isinstance(value, dict) or not isinstance(value.get("resourceType"), str):
         return Issue("error", "structure", "invalid-data", "The line is not a FHIR resource: a JSON object with a resourceType", (), "NOT_A_RESOURCE")
     return value
+
+
+def problem_text(text: str | None, kind: str | None) -> str | None:
+    """Why a line is no resource the export can hold (None when it is one): not JSON, no resourceType, an unknown type."""
+    if text is None:  # not kept: a line that was not UTF-8, or one of a type that is not read
+        return _unknown_type(kind) if kind else "The line is not UTF-8: FHIR NDJSON is UTF-8"
+    parsed = parse_line(text)
+    if isinstance(parsed, Issue):
+        return parsed.text
+    return _unknown_type(parsed["resourceType"])
+
+
+def _unknown_type(kind: str) -> str | None:
+    if model_class(kind) is None and kind not in R4_ONLY:
+        return f"{kind!r} is not a FHIR R4 resource type: the line cannot be validated"
+    return None
 
 
 def _placed(issue: Issue, resources: list[tuple[Line, Any]]) -> tuple[Issue, Line, str]:

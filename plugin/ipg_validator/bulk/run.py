@@ -18,7 +18,7 @@ from ..content.index import ContentIndex
 from ..terminology.results import SEVERITY_ORDER, Issue
 from .engine import Loaded, Store
 from .export import discover
-from .judge import Finding, Judged, Line, judge, label, outcome, parse_line
+from .judge import Finding, Judged, Line, judge, outcome, problem_text
 
 CHUNK = 200  # groups per task sent to a worker
 POOL_FROM = 5_000  # groups: below this, validating in this process beats starting workers
@@ -52,7 +52,7 @@ class Options:
 
 
 def run_export(path: Path, out: IO[bytes], index: ContentIndex, options: Options = Options(), *, keep_failing: int = 0,
-               on_loaded: Callable[[Loaded], None] | None = None, progress: Callable[[str, int, int | None], None] | None = None) -> Summary:
+               on_judged: Callable[[Judged], None] | None = None, on_loaded: Callable[[Loaded], None] | None = None, progress: Callable[[str, int, int | None], None] | None = None) -> Summary:
     """Validate every encounter of the export at `path`, writing NDJSON OperationOutcomes to `out`."""
     files = discover(path)
     summary = Summary(files=[f.name for f in files], keep_failing=keep_failing)
@@ -66,13 +66,18 @@ def run_export(path: Path, out: IO[bytes], index: ContentIndex, options: Options
             unknown = store.unknown_kinds(list(summary.loaded.kinds))
             for line, problem in store.problems(unknown):
                 summary.unreadable += 1
-                _record(summary, _unreadable(line, problem), out, options, problem=True)
+                judged = _unreadable(line, problem)
+                _record(summary, judged, out, options, problem=True)
+                if on_judged:
+                    on_judged(judged)
             total = store.count_groups()
             if pool is not None and total < POOL_FROM and options.workers is None:
                 pool.terminate()
                 pool = None
             for judged in _judged(store.groups(), index, options, pool):
                 _record(summary, judged, out, options)
+                if on_judged:
+                    on_judged(judged)
                 if progress:
                     progress("validating", 1, total)
         finally:
@@ -100,12 +105,7 @@ def _record(summary: Summary, judged: Judged, out: IO[bytes], options: Options, 
 
 def _unreadable(line: Line, problem: str) -> Judged:
     """A line that is no resource: its own OperationOutcome, one error naming file and line."""
-    text = problem
-    if problem in ("not JSON", "no resourceType"):
-        parsed = parse_line(line.text)
-        text = parsed.text if isinstance(parsed, Issue) else "The line is not a FHIR resource: a JSON object with a resourceType"
-    elif problem.startswith("unknown resourceType"):
-        text = f"{line.kind!r} is not a FHIR R4 resource type: the line cannot be validated"
+    text = problem_text(line.text, None if line.kind == "Resource" else line.kind) or problem
     issue = Issue("error", "structure", "invalid-data", text, (), "NOT_A_RESOURCE")
     name = f"{line.file} line {line.line}"
     finding = Finding(name, name, line.file, line.line, "error", "structure", "invalid-data", "", text)
