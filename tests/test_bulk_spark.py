@@ -54,7 +54,7 @@ def spark() -> Iterator[Any]:
 
 def embedded(path: Path, index: Any) -> list[tuple[Any, ...]]:
     found: list[tuple[Any, ...]] = []
-    run_export(path, io.BytesIO(), index, Options(workers=1), on_judged=lambda j: found.extend(tuple(f.__dict__.values()) for f in j.findings))
+    run_export(path, io.BytesIO(), index, Options(workers=1), on_judged=lambda j: found.extend(tuple(f) for f in j.findings))
     return sorted(found)
 
 

@@ -3,7 +3,7 @@
 
 Needs the `spark` extra (`pip install 'ipg-validator[spark]'`). Lines are numbered per file, grouped by
 encounter as the embedded engine groups them, and each group is judged by `bulk.judge` (the
-`Bundle/$validate` code path) in `applyInPandas`; the content is loaded once per executor process.
+`Bundle/$validate` code path) in `mapInArrow` over partitions sorted by group; the content is loaded once per executor process.
 
     spark-submit --master yarn $(python -c 'import ipg_validator.spark as s; print(s.__file__)') EXPORT OUT
 """
@@ -70,7 +70,9 @@ def findings(lines: DataFrame, *, content: Sequence[str] = (), structure: bool =
     patients = (ok.where((F.col("kind") == "Patient") & F.col("id").isNotNull()).join(wanted, F.concat(F.lit("Patient/"), "id") == F.col("want"))
                 .select(F.col("pg").alias("g"), F.lit(1).alias("role"), "fileno", "file", "line", "kind", "text", F.lit(None).cast("string").alias("subj")))
     settings = (tuple(content), structure, profile)
-    judged = members.unionByName(patients).groupBy("g").applyInPandas(lambda frame: _judge_frame(frame, settings), FINDINGS)
+    partitions = lines.sparkSession.sparkContext.defaultParallelism * 2
+    grouped = members.unionByName(patients).repartition(partitions, "g").sortWithinPartitions("g", "role", "fileno", "line")
+    judged = grouped.select("g", "kind", "file", "line", "text").mapInArrow(lambda batches: _judge_batches(batches, settings), FINDINGS)
     problems = keyed.where(F.col("problem").isNotNull()).select(
         F.concat("file", F.lit(" line "), F.col("line").cast("string")).alias("group"), F.concat("file", F.lit(" line "), F.col("line").cast("string")).alias("resource"),
         "file", "line", F.lit("error").alias("severity"), F.lit("structure").alias("code"), F.lit("invalid-data").alias("rule"), F.lit("").alias("expression"),
@@ -84,14 +86,32 @@ def _index(content: tuple[str, ...]) -> ContentIndex:
     return load_content([Path(p) for p in content])
 
 
-def _judge_frame(frame: Any, settings: tuple[tuple[str, ...], bool, str | None]) -> Any:
-    import pandas as pd
-
+def _judge_batches(batches: Iterator[pa.RecordBatch], settings: tuple[tuple[str, ...], bool, str | None]) -> Iterator[pa.RecordBatch]:
+    """A partition's rows, sorted by group: each run of one group judged as the embedded engine judges it."""
     content, structure, profile = settings
-    frame = frame.sort_values(["role", "fileno", "line"])
-    lines = [Line(k, f, int(n), t) for k, f, n, t in zip(frame["kind"], frame["file"], frame["line"], frame["text"])]
-    rows = [f.__dict__ for f in judge(lines, _index(content), structure=structure, profile=profile).findings]
-    return pd.DataFrame(rows, columns=["group", "resource", "file", "line", "severity", "code", "rule", "expression", "text"])
+    index = _index(content)
+    current: str | None = None
+    lines: list[Line] = []
+    for batch in batches:
+        rows: list[Any] = []
+        for g, kind, file, line, text in zip(*(batch.column(i).to_pylist() for i in range(5))):
+            if g != current:
+                if lines:
+                    rows += judge(lines, index, structure=structure, profile=profile).findings
+                current, lines = g, []
+            lines.append(Line(kind, file, line, text))
+        if rows:
+            yield _findings_batch(rows)
+    if lines:
+        yield _findings_batch(judge(lines, index, structure=structure, profile=profile).findings)
+
+
+def _findings_batch(rows: list[Any]) -> pa.RecordBatch:
+    columns = list(zip(*rows))
+    return pa.RecordBatch.from_arrays([pa.array(c, t) for c, t in zip(columns, _FINDINGS_ARROW.types)], schema=_FINDINGS_ARROW)
+
+
+_FINDINGS_ARROW = pa.schema([(n, pa.int64() if n == "line" else pa.string()) for n in ("group", "resource", "file", "line", "severity", "code", "rule", "expression", "text")])
 
 
 def _keyed(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:

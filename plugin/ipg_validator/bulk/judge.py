@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, NamedTuple
 
 from ..bundle.validate import bundle_findings
 from ..content.index import ContentIndex
@@ -39,8 +39,7 @@ class Line:
     text: str
 
 
-@dataclass(frozen=True)
-class Finding:
+class Finding(NamedTuple):
     """One issue of an export, flat: the columns of the Spark DataFrame and of the summary."""
 
     group: str  # the encounter (`Encounter/e1`) or the resource the group is made of
