@@ -29,14 +29,13 @@ _ENTRY = re.compile(r"^Bundle\.entry\[(\d+)\](?:\.resource)?")
 _ENTRY_IN_TEXT = re.compile(r"Bundle\.entry\[(\d+)\](?:\.resource)?")
 
 
-@dataclass(frozen=True)
-class Line:
+class Line(NamedTuple):
     """One line of the export: its resource type, file (as reports name it), line number and text."""
 
     kind: str
     file: str
     line: int
-    text: str
+    text: str | None  # None: not kept (not UTF-8, or a type that is not read)
 
 
 class Finding(NamedTuple):

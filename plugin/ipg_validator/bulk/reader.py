@@ -26,7 +26,8 @@ def open_export_file(file: ExportFile) -> IO[bytes]:
     """The file's bytes, gunzipped when its name ends in .gz (or it starts with gzip's magic)."""
     raw = file.path.open("rb")
     if file.gzipped or raw.peek(2)[:2] == b"\x1f\x8b":
-        return gzip.GzipFile(fileobj=raw)  # type: ignore[return-value]
+        raw.close()
+        return gzip.open(file.path, "rb")  # type: ignore[return-value]
     return raw
 
 

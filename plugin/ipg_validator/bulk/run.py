@@ -74,10 +74,10 @@ def run_export(path: Path, out: IO[bytes], index: ContentIndex, options: Options
             if pool is not None and total < POOL_FROM and options.workers is None:
                 pool.terminate()
                 pool = None
-            for judged in _judged(store.groups(), index, options, pool):
+            for judged in _judged(store.groups(), index, options, pool, full=on_judged is not None):
                 _record(summary, judged, out, options)
                 if on_judged:
-                    on_judged(judged)
+                    on_judged(judged)  # type: ignore[arg-type]  (full: a Judged)
                 if progress:
                     progress("validating", 1, total)
         finally:
@@ -87,20 +87,39 @@ def run_export(path: Path, out: IO[bytes], index: ContentIndex, options: Options
     return summary
 
 
-def _record(summary: Summary, judged: Judged, out: IO[bytes], options: Options, *, problem: bool = False) -> None:
-    out.write(orjson.dumps(judged.outcome) + b"\n")
+@dataclass
+class Brief:
+    """What the writer needs of a judged group, as a worker sends it back: little to pickle."""
+
+    group: str
+    is_encounter: bool
+    applies: bool
+    data: bytes  # the OperationOutcome, one NDJSON line
+    counts: list[tuple[str, str]]  # (rule id, severity) of each finding
+    failing: bool
+
+
+def brief(judged: Judged, threshold: int) -> Brief:
+    """The writer's view of a judged group."""
+    counts = [(f.rule or f.code, f.severity) for f in judged.findings]
+    failing = any(SEVERITY_ORDER.get(severity, 0) <= threshold for _, severity in counts)
+    return Brief(judged.group, judged.is_encounter, judged.applies, orjson.dumps(judged.outcome) + b"\n", counts, failing)
+
+
+def _record(summary: Summary, judged: Judged | Brief, out: IO[bytes], options: Options, *, problem: bool = False) -> None:
+    b = judged if isinstance(judged, Brief) else brief(judged, options.threshold)
+    out.write(b.data)
     summary.outcomes += 1
-    if judged.is_encounter:
+    if b.is_encounter:
         summary.encounters += 1
-        summary.sirt += judged.applies
+        summary.sirt += b.applies
     elif not problem:
         summary.alone += 1
-    for f in judged.findings:
-        summary.findings[(f.rule or f.code, f.severity)] += 1
-    if any(SEVERITY_ORDER.get(f.severity, 0) <= options.threshold for f in judged.findings):
+    summary.findings.update(b.counts)
+    if b.failing:
         summary.failing += 1
         if len(summary.worst) < summary.keep_failing:
-            summary.worst.append((judged.group, judged.outcome))
+            summary.worst.append((b.group, orjson.loads(b.data)))
 
 
 def _unreadable(line: Line, problem: str) -> Judged:
@@ -125,12 +144,13 @@ _INDEX: ContentIndex | None = None
 _OPTIONS = Options()
 
 
-def _judge_chunk(chunk: list[list[Line]]) -> list[Judged]:
+def _judge_chunk(chunk: list[list[Line]], full: bool) -> list[Judged] | list[Brief]:
     assert _INDEX is not None
-    return [judge(lines, _INDEX, structure=_OPTIONS.structure, profile=_OPTIONS.profile) for lines in chunk]
+    judged = [judge(lines, _INDEX, structure=_OPTIONS.structure, profile=_OPTIONS.profile) for lines in chunk]
+    return judged if full else [brief(j, _OPTIONS.threshold) for j in judged]
 
 
-def _judged(groups: Iterator[list[Line]], index: ContentIndex, options: Options, pool: Any) -> Iterator[Judged]:
+def _judged(groups: Iterator[list[Line]], index: ContentIndex, options: Options, pool: Any, full: bool) -> Iterator[Judged | Brief]:
     if pool is None:
         for lines in groups:
             yield judge(lines, index, structure=options.structure, profile=options.profile)
@@ -141,12 +161,12 @@ def _judged(groups: Iterator[list[Line]], index: ContentIndex, options: Options,
     for lines in groups:
         chunk.append(lines)
         if len(chunk) >= CHUNK:
-            pending.append(pool.apply_async(_judge_chunk, (chunk,)))
+            pending.append(pool.apply_async(_judge_chunk, (chunk, full)))
             chunk = []
             while len(pending) >= limit:
                 yield from pending.popleft().get()
     if chunk:
-        pending.append(pool.apply_async(_judge_chunk, (chunk,)))
+        pending.append(pool.apply_async(_judge_chunk, (chunk, full)))
     while pending:
         yield from pending.popleft().get()
 
