@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8080
 
-.PHONY: run test bench venv clean conformance fuzz soak interop interop-build
+.PHONY: run test bench venv clean conformance fuzz soak interop interop-build bench-bulk
 
 $(BIN)/ipg-validator: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -25,6 +25,11 @@ test: venv
 bench: venv
 	command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq --no-install-recommends wrk >/dev/null)
 	PYTHONPATH=. $(BIN)/python -m bench
+	$(MAKE) bench-bulk
+
+# `ipg-validator bulk` on generated 100,000 and 1,000,000-encounter exports, and Spark local[2] (BULK_SIZES, BULK_SPARK)
+bench-bulk: venv
+	PYTHONPATH=. $(BIN)/python -m bench.bulk
 
 clean:
 	rm -rf $(VENV) build dist .pytest_cache

@@ -348,6 +348,7 @@ def package(
 
 
 from . import cli_validate  # noqa: E402,F401  (registers the `validate` command on `app`)
+from . import cli_bulk  # noqa: E402,F401  (registers the `bulk` command)
 
 if __name__ == "__main__":  # pragma: no cover
     app()
