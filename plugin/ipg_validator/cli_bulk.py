@@ -38,8 +38,8 @@ def bulk(
     profile: Annotated[Optional[str], typer.Option("--profile", metavar="URL", help="Validate each encounter against this profile (e.g. ipg672-encounter-bundle forces the IPG672 rules).")] = None,
     structure: Annotated[bool, typer.Option("--structure", help="Also run the FHIR R4B structure pass on every resource (much slower).")] = False,
     memory_limit: Annotated[str, typer.Option("--memory-limit", help="Memory DuckDB may use before it spills to disk.")] = "512MB",
-    workers: Annotated[Optional[int], typer.Option("--workers", min=1, help="Validation processes [default: the number of cores for large exports].")] = None,
-    temp_dir: Annotated[Optional[Path], typer.Option("--temp-dir", metavar="DIR", help="Where DuckDB keeps the export while grouping it [default: the system temp folder].")] = None,
+    workers: Annotated[Optional[int], typer.Option("--workers", min=1, help="Validation processes (default: the number of cores for large exports).")] = None,
+    temp_dir: Annotated[Optional[Path], typer.Option("--temp-dir", metavar="DIR", help="Where DuckDB keeps the export while grouping it (default: the system temp folder).")] = None,
     content: ContentOpt = None,
 ) -> None:
     """Validate a FHIR Bulk Data export, encounter by encounter. Exit 0 clean, 1 findings at or above --fail-on, 2 unreadable lines or usage problem."""
