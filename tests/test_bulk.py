@@ -19,7 +19,7 @@ from ipg_validator.bulk.run import Options, Summary, run_export
 from ipg_validator.cli import app
 from ipg_validator.fhir.validate_op import validate_operation
 from support.bulk_export import example_resources, synthetic, write_export
-from support.bulk_oracle import bulk_issues, encounter_bundles, expected_issues
+from support.bulk_oracle import bulk_issues, encounter_bundles, expected_issues, export_places
 from typer.testing import CliRunner
 
 from conftest import ROOT
@@ -58,12 +58,12 @@ def test_every_example_encounter_gets_what_bundle_validate_gives(example_export:
         validate = lambda bundle: client.post("/fhir/Bundle/$validate", content=orjson.dumps(bundle), headers={"Content-Type": "application/fhir+json"}).json()  # noqa: E731
     else:
         validate = lambda bundle: validate_operation(index, bundle, "Bundle", structure=False)  # noqa: E731
-    groups = encounter_bundles(resources)
+    groups, places = encounter_bundles(resources), export_places(folder)
     assert len(groups) == len(outcomes) == summary.outcomes
     assert summary.encounters == sum(1 for r in resources if r["resourceType"] == "Encounter")
     for name, members in groups:
         assert name in by_group, f"no OperationOutcome for {name}"
-        assert bulk_issues(by_group[name]) == expected_issues(name, members, validate), name
+        assert bulk_issues(by_group[name]) == expected_issues(name, members, validate, places), name
     assert summary.sirt >= 20 and summary.failing >= 10  # the examples hold valid and broken SIRT encounters
 
 
@@ -159,7 +159,8 @@ def test_the_command_writes_ndjson_a_summary_and_junit(tmp_path: Path) -> None:
     clean = write_export(tmp_path / "clean", synthetic(5, sirt_share=0.0))
     assert CliRunner().invoke(app, ["bulk", str(clean), "--output", str(tmp_path / "c.ndjson")]).exit_code == 0
     assert CliRunner().invoke(app, ["bulk", str(clean), "--output", str(tmp_path / "c.ndjson"), "--fail-on", "warning"]).exit_code == 1
-    (clean / "Encounter.000.ndjson").open("ab").write(b"{oops\n")
+    with (clean / "Encounter.000.ndjson").open("ab") as handle:
+        handle.write(b"{oops\n")
     assert CliRunner().invoke(app, ["bulk", str(clean), "--output", str(tmp_path / "c.ndjson")]).exit_code == 2
     missing = CliRunner().invoke(app, ["bulk", str(tmp_path / "nowhere")])
     assert missing.exit_code == 2 and "no such file or folder" in missing.output

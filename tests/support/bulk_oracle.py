@@ -6,11 +6,22 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any
 
 import orjson
 
 ENTRY = re.compile(r"^Bundle\.entry\[(\d+)\](?:\.resource)?")
+ENTRY_IN_TEXT = re.compile(r"Bundle\.entry\[(\d+)\](?:\.resource)?")
+
+
+def export_places(folder: Path) -> dict[bytes, list[str]]:
+    """Each line of an export folder's files -> the `FILE line N` places it is written at, in file order."""
+    places: dict[bytes, list[str]] = {}
+    for path in sorted(folder.glob("*.ndjson")):
+        for n, text in enumerate(path.read_bytes().splitlines(), 1):
+            places.setdefault(text, []).append(f"{path.name} line {n}")
+    return places
 
 
 def encounter_bundles(resources: Sequence[dict[str, Any]]) -> list[tuple[str, list[dict[str, Any]]]]:
@@ -28,25 +39,36 @@ def encounter_bundles(resources: Sequence[dict[str, Any]]) -> list[tuple[str, li
                 groups[f"{kind}/{r['id']}"] = [r]
             else:
                 groups[target].append(r)
-    patients = {f"Patient/{p['id']}": p for p in resources if p["resourceType"] == "Patient"}
+    patients = [(f"Patient/{p['id']}", p) for p in resources if p["resourceType"] == "Patient"]  # a Patient twice in the export: both lines
     out = []
     for name, members in groups.items():
         wanted = {(m.get("subject") or {}).get("reference") for m in members}
-        extra = [p for ref, p in patients.items() if ref in wanted]
+        extra = [p for ref, p in patients if ref in wanted]
         out.append((name, [members[0], *extra, *members[1:]]))
     return out
 
 
-def expected_issues(name: str, members: list[dict[str, Any]], validate: Callable[[dict[str, Any]], dict[str, Any]]) -> list[bytes]:
-    """The OperationOutcome issues of the group put in a Bundle, each place moved from the Bundle to its resource."""
+def expected_issues(name: str, members: list[dict[str, Any]], validate: Callable[[dict[str, Any]], dict[str, Any]],
+                    places: dict[bytes, list[str]]) -> list[bytes]:
+    """The OperationOutcome issues of the group put in a Bundle, each place moved from the Bundle to its resource:
+    expressions start at the resource, and a text naming another entry names its file and line instead."""
     bundle = {"resourceType": "Bundle", "type": "collection", "entry": [{"resource": m} for m in members]}
     outcome = validate(bundle)
+    seen: dict[bytes, int] = {}
+    at = []  # each member's place: a resource written twice takes its lines in turn
+    for m in members:
+        line = orjson.dumps(m)
+        at.append(places[line][seen.get(line, 0)])
+        seen[line] = seen.get(line, 0) + 1
     issues = []
     for issue in outcome["issue"]:
         issue = dict(issue)
         for key in ("expression", "location"):
             if key in issue:
                 issue[key] = [_moved(e, members) for e in issue[key]]
+        if "details" in issue and "text" in issue["details"]:
+            where = lambda m: at[int(m.group(1))]  # noqa: E731
+            issue["details"] = {**issue["details"], "text": ENTRY_IN_TEXT.sub(where, issue["details"]["text"])}
         issues.append(orjson.dumps(issue, option=orjson.OPT_SORT_KEYS))
     return sorted(issues)
 
