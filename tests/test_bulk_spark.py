@@ -18,6 +18,7 @@ import orjson
 import pytest
 from ipg_validator.bulk.run import Options, run_export
 from support.bulk_export import example_resources, synthetic, write_export
+from support.jvm import end_spark_jvm, pyspark_sockets_left_open
 
 from conftest import ROOT
 
@@ -41,6 +42,7 @@ def spark() -> Iterator[Any]:
         pytest.skip(reason)
     from pyspark.sql import SparkSession
 
+    end_spark_jvm()  # a JVM another module started (Pathling's) would be reused otherwise
     os.environ["PYSPARK_PYTHON"] = sys.executable  # the workers import ipg_validator from this environment
     session = (SparkSession.builder.master("local[2]").appName("ipg-validator-test")
                .config("spark.pyspark.python", sys.executable).config("spark.pyspark.driver.python", sys.executable)
@@ -49,7 +51,7 @@ def spark() -> Iterator[Any]:
                .config("spark.sql.execution.arrow.pyspark.enabled", "true").getOrCreate())
     session.sparkContext.setLogLevel("ERROR")
     yield session
-    session.stop()
+    end_spark_jvm()
 
 
 def embedded(path: Path, index: Any) -> list[tuple[Any, ...]]:
@@ -61,7 +63,8 @@ def embedded(path: Path, index: Any) -> list[tuple[Any, ...]]:
 def on_spark(spark: Any, path: Path) -> list[tuple[Any, ...]]:
     from ipg_validator.spark import findings, read_export
 
-    return sorted(tuple(row) for row in findings(read_export(spark, path)).collect())
+    with pyspark_sockets_left_open():
+        return sorted(tuple(row) for row in findings(read_export(spark, path)).collect())
 
 
 def test_spark_finds_what_the_embedded_engine_finds(spark: Any, index: Any, tmp_path: Path) -> None:

@@ -10,6 +10,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from .jvm import end_spark_jvm
+
 ROOT = Path(__file__).resolve().parents[2]
 TARGET = ROOT / "interop" / "pathling" / "target"
 MIN_JAVA = 21  # Pathling 9.4 is compiled for Java 21 (class file 65)
@@ -68,6 +70,7 @@ def spark_session(work: Path) -> Iterator[Any]:
     from pathling._version import __java_version__
     from pyspark.sql import SparkSession
 
+    end_spark_jvm()  # the JVM of an earlier module (Java 17, no Pathling jars) must not be reused
     env = {"JAVA_HOME": str(java_home()), "SPARK_LOCAL_IP": "127.0.0.1"}  # read once, when pyspark starts the JVM
     saved = {name: os.environ.get(name) for name in env}
     os.environ.update(env)
@@ -91,4 +94,4 @@ def spark_session(work: Path) -> Iterator[Any]:
     try:
         yield spark
     finally:
-        spark.stop()
+        end_spark_jvm()
