@@ -11,8 +11,7 @@ from typing import Any
 
 import orjson
 
-ENTRY = re.compile(r"^Bundle\.entry\[(\d+)\](?:\.resource)?")
-ENTRY_IN_TEXT = re.compile(r"Bundle\.entry\[(\d+)\](?:\.resource)?")
+ENTRY = re.compile(r"Bundle\.entry\[(\d+)\](?:\.resource)?")  # matched at an expression's start, found anywhere in a text
 
 
 def export_places(folder: Path) -> dict[bytes, list[str]]:
@@ -60,6 +59,7 @@ def expected_issues(name: str, members: list[dict[str, Any]], validate: Callable
         line = orjson.dumps(m)
         at.append(places[line][seen.get(line, 0)])
         seen[line] = seen.get(line, 0) + 1
+    where = lambda m: at[int(m.group(1))]  # noqa: E731
     issues = []
     for issue in outcome["issue"]:
         issue = dict(issue)
@@ -67,8 +67,7 @@ def expected_issues(name: str, members: list[dict[str, Any]], validate: Callable
             if key in issue:
                 issue[key] = [_moved(e, members) for e in issue[key]]
         if "details" in issue and "text" in issue["details"]:
-            where = lambda m: at[int(m.group(1))]  # noqa: E731
-            issue["details"] = {**issue["details"], "text": ENTRY_IN_TEXT.sub(where, issue["details"]["text"])}
+            issue["details"] = {**issue["details"], "text": ENTRY.sub(where, issue["details"]["text"])}
         issues.append(orjson.dumps(issue, option=orjson.OPT_SORT_KEYS))
     return sorted(issues)
 
@@ -82,6 +81,7 @@ def _moved(expression: str, members: list[dict[str, Any]]) -> str:
 
 def bulk_issues(outcome: dict[str, Any]) -> list[bytes]:
     """A bulk OperationOutcome's issues without the file and line extensions."""
+    where = lambda m: at[int(m.group(1))]  # noqa: E731
     issues = []
     for issue in outcome["issue"]:
         issue = dict(issue)
