@@ -201,3 +201,34 @@ def test_any_json_in_a_supplied_resource_field_is_answered_without_a_server_erro
         answer = response.json()
         answer.get("expansion", {}).pop("property", None)  # the R5 element tx clients read (not in R4B)
         check_resource(answer)
+
+
+# --- white space around a judged code: the HL7 validator (-tx) sends the code as the resource holds it ----------
+
+OPCS4_SYSTEM = "http://fhir.hl7.org.uk/CodeSystem/OPCS-4"
+PROCEDURES_VS = "https://ipg-validator.org/fhir/ValueSet/ipg672-procedures"
+
+
+@pytest.mark.parametrize("subject", [
+    [{"name": "code", "valueCode": " Y53.4 "}, {"name": "system", "valueUri": OPCS4_SYSTEM}],
+    [{"name": "coding", "valueCoding": {"system": OPCS4_SYSTEM, "code": " Y53.4 "}}],
+    [{"name": "codeableConcept", "valueCodeableConcept": {"coding": [{"system": OPCS4_SYSTEM, "code": " Y53.4 "}]}}],
+], ids=["code", "coding", "codeableConcept"])
+def test_white_space_around_a_posted_code_is_judged_not_refused(client: TestClient, subject: list[dict[str, Any]]) -> None:
+    """As in a query: the code is read as Y53.4 with an NHS-format warning, where a 400 made the client report
+    'could not confirm' (HL7 validator 7.0.6 on examples/sirt-nhs-formats)."""
+    response = post(client, "ValueSet/$validate-code", {"name": "url", "valueUri": PROCEDURES_VS}, *subject).json()
+    assert response["resourceType"] == "Parameters", response
+    assert value_of(response, "result") is True
+    issues = next(p["resource"] for p in response["parameter"] if p["name"] == "issues")["issue"]
+    assert [(i["severity"], i["details"]["coding"][0]["code"]) for i in issues] == [("warning", "code-rule")]
+    assert "white space removed" in value_of(response, "message") and "send 'Y53.4'" in value_of(response, "message")
+
+
+def test_a_posted_code_of_white_space_only_is_still_a_structure_error(client: TestClient) -> None:
+    answer = client.post("/fhir/ValueSet/$validate-code", content=P({"name": "url", "valueUri": PROCEDURES_VS},
+                                                                   {"name": "code", "valueCode": "  "}, {"name": "system", "valueUri": OPCS4_SYSTEM}),
+                         headers={"Content-Type": "application/fhir+json"})
+    assert answer.status_code == 400
+    issue = answer.json()["issue"][0]
+    assert issue["code"] == "structure" and issue["expression"] == ["Parameters.parameter[1].valueCode"]

@@ -334,12 +334,16 @@ def serve(
 def package(
     out: Annotated[Path, typer.Option("--out", metavar="DIR", help="Folder to write the package to (made if missing).")],
     examples: Annotated[Optional[Path], typer.Option("--examples", metavar="DIR", help="Example Bundles to include; default: the checkout's examples/ when present.")] = None,
+    no_code_systems: Annotated[bool, typer.Option("--no-code-systems", help=(
+        "Leave the OPCS-4 and ICD-10 CodeSystem fragments out, so that a validator given this server as its terminology "
+        "server (HL7 validator -tx) asks it about every code: with a fragment of its own the HL7 validator checks codes "
+        "itself and never reports one outside a value set."))] = False,
 ) -> None:
     """Write the FHIR NPM package (ValueSets, CodeSystems, NamingSystems, profiles, examples) for the HL7 validator and HAPI."""
     from .package import PackageError, write_package
 
     try:
-        path, listed = write_package(out, examples=examples)
+        path, listed = write_package(out, examples=examples, code_systems=not no_code_systems)
     except PackageError as exc:
         _fail(str(exc))
     except OSError as exc:

@@ -68,8 +68,8 @@ def default_examples() -> Path | None:
     return folder if folder.is_dir() else None
 
 
-def package_files(examples: Path | None = None) -> dict[str, bytes]:
-    """Every file of the package, by its path inside the tarball."""
+def package_files(examples: Path | None = None, *, code_systems: bool = True) -> dict[str, bytes]:
+    """Every file of the package, by its path inside the tarball; without the CodeSystem fragments if asked."""
     try:
         load_content()  # the shipped content must load cleanly (same checks as the server)
     except ContentError as exc:
@@ -77,7 +77,8 @@ def package_files(examples: Path | None = None) -> dict[str, bytes]:
     version = software_version()
     files: dict[str, bytes] = {}
     main = _resources(p for folder in shipped_content() for p in sorted(folder.rglob("*.json")))
-    files.update(_with_index("package/", [r for r in main if r["resourceType"] in CONFORMANCE_TYPES]))
+    kept = [r for r in main if r["resourceType"] in CONFORMANCE_TYPES and (code_systems or r["resourceType"] != "CodeSystem")]
+    files.update(_with_index("package/", kept))
     example_folder = examples if examples is not None else default_examples()
     if example_folder is not None:
         if not example_folder.is_dir():
@@ -88,9 +89,9 @@ def package_files(examples: Path | None = None) -> dict[str, bytes]:
     return files
 
 
-def write_package(out: Path, *, examples: Path | None = None) -> tuple[Path, int]:
+def write_package(out: Path, *, examples: Path | None = None, code_systems: bool = True) -> tuple[Path, int]:
     """Write `ipg-validator.ipg672-<version>.tgz` into `out`; returns its path and how many resources it holds."""
-    files = package_files(examples)
+    files = package_files(examples, code_systems=code_systems)
     out.mkdir(parents=True, exist_ok=True)
     path = out / f"{NAME}-{software_version()}.tgz"
     raw = io.BytesIO()
