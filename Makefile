@@ -46,9 +46,20 @@ fuzz: venv
 soak: venv
 	PYTHONPATH=. $(BIN)/python -m bench.soak
 
-# The real FHIR clients (interop/, Maven): resolves their dependencies and builds them; needs Java 17 and Maven
+# FHIR packages the HL7 validator loads beside R4 core (which PackageCache writes from a Maven artifact), from npm
+FHIR_NPM_PACKAGES = hl7.terminology.r4@7.0.1 hl7.fhir.uv.extensions.r4@5.3.0-ballot-tc1 hl7.fhir.xver-extensions@0.1.0
+HL7 = interop/hl7-validator/target
+FHIR_HOME = $(HL7)/fhir-home
+
+# The real FHIR clients (interop/, Maven): resolves their dependencies and builds them; needs Java 17 and Maven,
+# and npm for the HL7 validator's offline package cache ($(FHIR_HOME)/.fhir/packages, made once per package list)
 interop-build:
 	mvn -B -q -f interop/pom.xml -DskipTests package
+	@if [ "$$(cat $(FHIR_HOME)/packages.txt 2>/dev/null)" != "$(FHIR_NPM_PACKAGES)" ]; then \
+	    rm -rf $(FHIR_HOME) $(HL7)/npm && mkdir -p $(HL7)/npm && \
+	    (cd $(HL7)/npm && npm pack --silent $(FHIR_NPM_PACKAGES) >/dev/null) && \
+	    java -cp '$(HL7)/hl7-validator.jar:$(HL7)/lib/*' org.ipgvalidator.interop.hl7.PackageCache $(FHIR_HOME)/.fhir/packages $(HL7)/npm/*.tgz && \
+	    echo "$(FHIR_NPM_PACKAGES)" > $(FHIR_HOME)/packages.txt; fi
 
 # Just the interop tests: the real clients against `ipg-validator serve` on a free loopback port
 interop: venv interop-build

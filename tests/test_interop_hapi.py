@@ -25,9 +25,10 @@ from urllib.parse import parse_qsl, urlsplit
 import httpx
 import pytest
 
-from conftest import DIAGNOSES, ICD10_UK, OPCS4, PROCEDURES, ROOT
+from conftest import ICD10_UK, OPCS4, ROOT
 from support import hapi as replay
 from support.server import script, serving
+from support.verdicts import BOUND, coded_entries, expected_kind, our_membership
 from test_compose_config import HAPI_CONFIG, leaves, parse_yaml_subset
 
 MODULE = ROOT / "interop" / "hapi-client"
@@ -36,7 +37,6 @@ LIB = MODULE / "target" / "lib"
 EXAMPLES = ROOT / "examples"
 CLIENTS_DOC = ROOT / "docs" / "clients.md"
 HAPI_VERSION = "8.8.1"
-BOUND = {"Procedure": PROCEDURES, "Condition": DIAGNOSES}  # the required bindings of ipg672-procedure / -condition
 NOT_IN_VALUE_SET = "Terminology_TX_NoValid_1_CC"
 PASS_THROUGH = "Terminology_PassThrough_TX_Message"
 RUN_TIMEOUT = 600
@@ -104,57 +104,11 @@ def _json_line(text: str) -> dict[str, Any]:
 
 # --- what HAPI said about each coded entry -----------------------------------------------------------------
 
-def coded_entries(bundle: dict[str, Any]) -> list[tuple[int, str, list[dict[str, Any]]]]:
-    """(entry index, resource type, codings) of every Procedure and Condition."""
-    out = []
-    for i, entry in enumerate(bundle.get("entry", [])):
-        resource = entry.get("resource") or {}
-        if resource.get("resourceType") in BOUND:
-            out.append((i, resource["resourceType"], (resource.get("code") or {}).get("coding", [])))
-    return out
-
-
-def expected_kind(expected: dict[str, Any], entry: int) -> str:
-    """What `.expected.json` says about the entry's codings: invalid, unknown, display, outside, alias, format or ''."""
-    kinds = set()
-    prefix = f"Bundle.entry[{entry}].resource.code.coding["
-    for issue in expected["issues"]:
-        where, code, severity = issue["expression"], issue["code"], issue["severity"]
-        if not where.startswith(prefix):
-            continue
-        if code in ("invalid-code", "invalid-data"):
-            kinds.add("invalid" if severity == "error" else "unknown")
-        elif code == "invalid-display":
-            kinds.add("display")
-        elif code in ("ipg672-procedure-outside", "ipg672-diagnosis-outside"):
-            kinds.add("outside")
-        elif code == "code-rule":
-            kinds.add("alias" if where.endswith(".system") else "format")
-        elif code == "ipg672-system-not-checked":
-            kinds.add("beside")
-    for kind in ("invalid", "unknown", "display", "outside", "alias", "format", "beside"):
-        if kind in kinds:
-            return kind
-    return ""
-
-
 def hapi_messages(result: dict[str, Any], entry: int) -> list[dict[str, Any]]:
     """HAPI's terminology messages on the entry's code, from its profile pass."""
     where = f"Bundle.entry[{entry}].resource.code"
     return [m for m in result["messages"]
             if m["pass"] != "bundle" and (m["location"] or "").startswith(where) and str(m["message_id"]).startswith("Terminology_")]
-
-
-def our_membership(base: str, value_set: str, codings: list[dict[str, Any]]) -> bool:
-    """Our own $validate-code: is any of the codings in the value set?"""
-    for coding in codings:
-        params = {"url": value_set, "code": coding.get("code", "")}
-        if coding.get("system"):
-            params["system"] = coding["system"]
-        answer = httpx.get(f"{base}/ValueSet/$validate-code", params=params, timeout=10).json()
-        if any(p["name"] == "result" and p.get("valueBoolean") for p in answer["parameter"]):
-            return True
-    return False
 
 
 def verdicts(run: Run) -> list[dict[str, Any]]:

@@ -71,3 +71,14 @@ def test_package_command(tmp_path: Path) -> None:
     result = CliRunner().invoke(app, ["package", "--out", str(tmp_path / "p2"), "--examples", str(empty)])
     assert result.exit_code == 0
     assert CliRunner().invoke(app, ["package", "--out", str(tmp_path / "p3"), "--examples", str(tmp_path / "missing")]).exit_code == 2
+
+
+def test_package_without_code_systems(tmp_path: Path) -> None:
+    """`--no-code-systems`: the same package less the CodeSystem fragments, for a validator using this server as -tx."""
+    full = check_index(unpack(write_package(tmp_path / "full")[0], tmp_path / "f"))
+    result = CliRunner().invoke(app, ["package", "--out", str(tmp_path / "tx"), "--no-code-systems"])
+    assert result.exit_code == 0, result.output
+    lean = check_index(unpack(next((tmp_path / "tx").glob("*.tgz")), tmp_path / "t"))
+    assert not [e for e in lean if e["resourceType"] == "CodeSystem"]
+    assert lean == [e for e in full if e["resourceType"] != "CodeSystem"]
+    assert {e["resourceType"] for e in full} - {e["resourceType"] for e in lean} == {"CodeSystem"}

@@ -51,10 +51,11 @@ public final class ValidateTx {
   static final String BASE = "https://ipg-validator.org/fhir/StructureDefinition/";
   static final Map<String, String> PROFILES = Map.of("Procedure", BASE + "ipg672-procedure", "Condition", BASE + "ipg672-condition");
   /**
-   * THO and the extensions pack as the npm registry serves them (Makefile FHIR_NPM_PACKAGES); the CLI pins 6.2.0
-   * and 5.2.0. Each declares the other at a version npm lacks, so they are loaded without their dependencies.
+   * THO and the extensions pack, at the version the cache holds (Makefile FHIR_NPM_PACKAGES: what the npm registry
+   * serves; the CLI pins 6.2.0 and 5.2.0). Each declares the other at a version npm lacks, so they are loaded
+   * without their dependencies.
    */
-  static final List<String> NPM_PACKAGES = List.of("hl7.terminology.r4#7.0.1", "hl7.fhir.uv.extensions.r4#5.3.0-ballot-tc1");
+  static final List<String> NPM_PACKAGES = List.of("hl7.terminology.r4", "hl7.fhir.uv.extensions.r4");
 
   private ValidateTx() {
   }
@@ -67,7 +68,11 @@ public final class ValidateTx {
         .withTimeTracker(new TimeTracker())
         .fromSource(PackageCache.CORE + "#" + PackageCache.CORE_VERSION);
     for (String id : NPM_PACKAGES) {
-      NpmPackage npm = engine.getPcm().loadPackage(id);
+      String version = engine.getPcm().getLatestVersionFromCache(id);
+      if (version == null) {
+        throw new IllegalStateException(id + " is not in the package cache: run `make interop-build`");
+      }
+      NpmPackage npm = engine.getPcm().loadPackage(id, version);
       engine.getContext().loadFromPackage(npm, ValidatorUtils.loaderForVersion(engine.getContext().getModelContext(), npm.fhirVersion()));
     }
     engine.setTerminologyServer(tx, txLog, FhirPublication.R4, false);
