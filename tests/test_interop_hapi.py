@@ -28,7 +28,7 @@ import pytest
 from conftest import ICD10_UK, OPCS4, ROOT
 from support import hapi as replay
 from support.server import script, serving
-from support.verdicts import BOUND, coded_entries, expected_kind, our_membership
+from support.verdicts import BOUND, coded_entries, doc_table, documented_table, expected_kind, our_membership
 from test_compose_config import HAPI_CONFIG, leaves, parse_yaml_subset
 
 MODULE = ROOT / "interop" / "hapi-client"
@@ -139,7 +139,8 @@ def verdicts(run: Run) -> list[dict[str, Any]]:
             else:  # a member (display, alias, format: warnings of ours that HAPI drops, see below) or no finding
                 agree = not_in != member and (not member or not errors)
             rows.append({"example": path.stem, "entry": entry, "codes": [c.get("code") for c in codings], "ours": ours or ("in" if member else "out"),
-                         "member": member, "hapi": "; ".join(f"{m['severity']} {m['message_id']}: {m['text']}" for m in said) or "valid", "agree": agree})
+                         "member": member, "hapi": "; ".join(f"{m['severity']} {m['message_id']}: {m['text']}" for m in said) or "valid",
+                         "said": said, "agree": agree})
     return rows
 
 
@@ -148,8 +149,19 @@ def test_hapi_terminology_verdicts_match_the_examples(hapi: Run) -> None:
     assert {r["example"] for r in rows} == {p.stem for p in EXAMPLES.glob("*.json") if not p.name.endswith(".expected.json")}
     kinds = Counter(r["ours"] for r in rows)
     assert {"invalid", "unknown", "display", "outside", "alias", "format", "beside", "in"} <= set(kinds), kinds  # every kind is exercised
-    disagree = [r for r in rows if not r["agree"]]
+    disagree = [{k: v for k, v in r.items() if k != "said"} for r in rows if not r["agree"]]
     assert not disagree, json.dumps(disagree, indent=1)
+
+
+def hapi_label(message: dict[str, Any]) -> str:
+    name = {NOT_IN_VALUE_SET: "not in the value set", PASS_THROUGH: "the server's message"}.get(message["message_id"], message["message_id"])
+    return f"{message['severity']}: {name}"
+
+
+def test_docs_table_is_this_run(hapi: Run) -> None:
+    """docs/clients.md's per-example table is what this run gave (on a mismatch the message is the new table)."""
+    made = doc_table(verdicts(hapi), hapi_label)
+    assert documented_table(CLIENTS_DOC.read_text(encoding="utf-8"), "hapi") == made, "\n" + "\n".join(made)
 
 
 def test_warnings_of_a_valid_answer_are_sent_and_dropped_by_hapi(hapi: Run) -> None:

@@ -29,7 +29,7 @@ import pytest
 
 from conftest import ICD10_UK, OPCS4, ROOT
 from support.server import script, serving
-from support.verdicts import BOUND, coded_entries, expected_kind, our_answers, our_membership
+from support.verdicts import BOUND, coded_entries, doc_table, documented_table, expected_kind, our_answers, our_membership
 
 TARGET = ROOT / "interop" / "hl7-validator" / "target"
 JAR = TARGET / "hl7-validator.jar"
@@ -150,11 +150,27 @@ def test_the_validator_with_our_server_gives_our_verdict_on_every_coded_entry(ru
     assert not disagree, json.dumps(disagree, indent=1)
 
 
+OUR_MESSAGE_IDS = {"SYSTEM_ALIAS", "NHS_CODE_FORMAT", "CATEGORY_NOT_RECORDABLE", "UNKNOWN_CODE_IN_FRAGMENT",
+                   "Display_Name_for__should_be_one_of__instead_of"}
+
+
+def hl7_label(message: dict[str, Any]) -> str:
+    found = str(message["message_id"])
+    name = "not in the value set" if found == NOT_IN_VALUE_SET else "the server's message" if found in OUR_MESSAGE_IDS else found.rsplit("#", 1)[-1]
+    return f"{message['severity']}: {name}"
+
+
+def test_docs_table_is_this_run(runs: dict[str, Run]) -> None:
+    """docs/clients.md's per-example table is what the -tx run gave (on a mismatch the message is the new table)."""
+    made = doc_table(rows(runs["tx"]), hl7_label)
+    assert documented_table(CLIENTS_DOC.read_text(encoding="utf-8"), "hl7-tx") == made, "\n" + "\n".join(made)
+
+
 def test_the_validator_shows_our_own_messages_on_the_codings(runs: dict[str, Run]) -> None:
     """Each message the validator took from our answer (our message ids) has the text our $validate-code gives
     (asked with displayLanguage=en, as the validator asks)."""
     run = runs["tx"]
-    ours_ids = {"SYSTEM_ALIAS", "NHS_CODE_FORMAT", "CATEGORY_NOT_RECORDABLE", "UNKNOWN_CODE_IN_FRAGMENT", "Display_Name_for__should_be_one_of__instead_of"}
+    ours_ids = OUR_MESSAGE_IDS
     checked = Counter()
     for path in sorted(EXAMPLES.glob("*.json")):
         if path.name.endswith(".expected.json"):

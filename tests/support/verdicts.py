@@ -63,3 +63,37 @@ def our_membership(base: str, value_set: str, codings: list[dict[str, Any]]) -> 
     """Is any of the codings in the value set, by our own $validate-code?"""
     return any(any(p["name"] == "result" and p.get("valueBoolean") for p in answer["parameter"])
                for answer in our_answers(base, value_set, codings))
+
+
+OURS_LABEL = {
+    "invalid": "invalid (error)", "unknown": "not in the set; cannot be confirmed (warning)",
+    "display": "in the set; wrong display (warning)", "outside": "not in the set (information)",
+    "alias": "in the set; alias system (warning)", "format": "in the set; NHS format (warning)",
+    "beside": "in the set; SNOMED CT beside it not checked (information)", "out": "not in the set",
+}
+TABLE_MARK = "<!-- {}-verdicts -->"
+
+
+def doc_table(rows: list[dict[str, Any]], label: Any) -> list[str]:
+    """The per-example Markdown rows of a real client's verdicts beside ours (rows: example, codes, ours, said,
+    agree); `label(message)` names one of the client's messages."""
+    out = []
+    for example in sorted({r["example"] for r in rows}):
+        mine = [r for r in rows if r["example"] == example]
+
+        def cell(parts: list[str], count: int, word: str) -> str:
+            return "; ".join([*parts, *([f"{count} coding{'s' if count != 1 else ''} {word}"] if count else [])])
+
+        ours = [f"{'/'.join(map(str, r['codes']))}: {OURS_LABEL[r['ours']]}" for r in mine if r["ours"] != "in"]
+        theirs = [f"{'/'.join(map(str, r['codes']))}: {', '.join(label(m) for m in r['said'])}" for r in mine if r["said"]]
+        same = "yes" if all(r["agree"] for r in mine) else "no"
+        out.append(f"| {example} | {cell(ours, sum(r['ours'] == 'in' for r in mine), 'in the set')} "
+                   f"| {cell(theirs, sum(not r['said'] for r in mine), 'valid')} | {same} |")
+    return out
+
+
+def documented_table(text: str, name: str) -> list[str]:
+    """The table rows between a pair of `<!-- NAME-verdicts -->` markers (header and rule left out)."""
+    parts = text.split(TABLE_MARK.format(name))
+    assert len(parts) == 3, f"docs/clients.md needs two {TABLE_MARK.format(name)} markers around the table"
+    return [line for line in parts[1].strip().splitlines()[2:] if line.startswith("|")]
