@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import threading
 import time
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 
+import httpx
 import orjson
 import pytest
+import uvicorn
 from ipg_validator.content.index import ContentIndex
 from ipg_validator.fhir.errors import FhirError
 from ipg_validator.fhir.jsonio import parse_json
@@ -19,6 +24,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.responses import PlainTextResponse
 from starlette.routing import Route
 from conftest import ROOT
+from support.server import free_port
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")
@@ -71,7 +77,7 @@ def test_limits_over_http(index: ContentIndex) -> None:
     assert client.post("/fhir/Bundle/$validate", content=example, headers=FHIR).status_code == 200
 
 
-def _slow_app(budget: float) -> TestClient:
+def _slow_app(budget: float) -> Starlette:
     async def slow(request):  # type: ignore[no-untyped-def]
         await run_in_threadpool(time.sleep, 0.5)
         return PlainTextResponse("late")
@@ -79,21 +85,43 @@ def _slow_app(budget: float) -> TestClient:
     async def quick(request):  # type: ignore[no-untyped-def]
         return PlainTextResponse("quick")
 
-    app = Starlette(routes=[Route("/fhir/slow", slow), Route("/fhir/quick", quick), Route("/healthz", slow)])
+    async def failing(request):  # type: ignore[no-untyped-def]
+        await run_in_threadpool(time.sleep, 0.3)
+        raise RuntimeError("after the deadline")
+
+    app = Starlette(routes=[Route("/fhir/slow", slow), Route("/fhir/quick", quick), Route("/fhir/failing", failing), Route("/healthz", slow)])
     app.add_middleware(TimeBudget, seconds=budget)
-    return TestClient(app)
+    return app
+
+
+@contextmanager
+def _uvicorn(app: Starlette) -> Iterator[str]:
+    """`app` behind a real uvicorn on a free loopback port: the client sees the answer when its last byte
+    is sent, not when the application returns (which is all TestClient can tell)."""
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="critical", lifespan="off"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    while not server.started:
+        time.sleep(0.01)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
 
 
 def test_time_budget() -> None:
-    client = _slow_app(0.05)
-    started = time.monotonic()
-    response = client.get("/fhir/slow")
-    assert time.monotonic() - started < 0.45  # answered at the deadline, not when the work ends
-    assert response.status_code == 503 and response.headers["retry-after"] == "1"
-    assert response.json()["issue"][0]["code"] == "timeout"
-    assert client.get("/fhir/quick").text == "quick"
-    assert client.get("/healthz").text == "late"  # outside /fhir: no budget
-    assert _slow_app(0).get("/fhir/slow").text == "late"  # 0: no budget
+    with _uvicorn(_slow_app(0.05)) as base, httpx.Client(base_url=base, timeout=5) as client:
+        started = time.monotonic()
+        response = client.get("/fhir/slow")
+        assert time.monotonic() - started < 0.45  # answered at the deadline, not when the work ends
+        assert response.status_code == 503 and response.headers["retry-after"] == "1"
+        assert response.json()["issue"][0]["code"] == "timeout"
+        assert client.get("/fhir/quick").text == "quick"  # the same connection, while the slow work goes on
+        assert client.get("/fhir/failing").status_code == 503  # its failure after the 503 goes nowhere
+        assert client.get("/healthz").text == "late"  # outside /fhir: no budget
+    assert TestClient(_slow_app(0)).get("/fhir/slow").text == "late"  # 0: no budget
 
 
 def test_settings_defaults_and_env() -> None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from functools import lru_cache
+from weakref import WeakKeyDictionary
 from typing import Any
 
 from ..content.index import ContentIndex
@@ -49,12 +50,32 @@ def supplied_resources(params: Params, limits: Limits) -> list[dict[str, Any]]:
 
 
 def sources_for(index: ContentIndex, params: Params, limits: Limits) -> SourceChain:
-    """The content index, behind the request's own `tx-resource`s (used for this request only)."""
+    """The content index, behind the request's own `tx-resource`s (used for this request only).
+
+    A request that supplies nothing and sets no version parameter gets the index's shared chain, whose
+    memo (bounded) then serves every such request; anything a request brings stays in a chain of its own."""
     supplied = supplied_resources(params, limits)
     inline = params.get("valueSet")
     if isinstance(inline, dict):
         supplied.append(inline)
-    return SourceChain([RequestResources(supplied), index, _fhir_core()] if supplied else [index, _fhir_core()])
+    if supplied:
+        return SourceChain([RequestResources(supplied), index, _fhir_core()])
+    if any(name in _VERSION_PARAMETERS for name, _ in params.items):  # their notes of what they chose are per request
+        return SourceChain([index, _fhir_core()])
+    return shared_sources(index)
+
+
+_VERSION_PARAMETERS = frozenset((FORCE, DEFAULT, CHECK, VALUESET_DEFAULT))
+_SHARED: WeakKeyDictionary[ContentIndex, SourceChain] = WeakKeyDictionary()
+
+
+def shared_sources(index: ContentIndex) -> SourceChain:
+    """The chain over the loaded content and FHIR core alone, one per index for the index's life (the content
+    never changes once loaded, so what its memo remembers stays true)."""
+    chain = _SHARED.get(index)
+    if chain is None:
+        chain = _SHARED.setdefault(index, SourceChain([index, _fhir_core()]))
+    return chain
 
 
 @lru_cache(maxsize=1)
@@ -85,9 +106,8 @@ def designation_options(params: Params, vs: Resource) -> DesignationOptions:
 
 def version_rules(params: Params) -> VersionRules:
     """The request's system-version, check-system-version, force-system-version and default-valueset-version."""
-    names = (FORCE, DEFAULT, CHECK, VALUESET_DEFAULT)
     return VersionRules.from_canonicals((name, value) for name, value in params.items
-                                        if name in names and isinstance(value, str))
+                                        if name in _VERSION_PARAMETERS and isinstance(value, str))
 
 
 def validate_code_op(index: ContentIndex, params: Params, *, resource_type: str, instance: str | None = None, limits: Limits = Limits()) -> dict[str, Any]:

@@ -17,7 +17,12 @@ from .negotiation import error_response
 
 
 class TimeBudget:
-    """ASGI middleware answering 503 (with Retry-After) when a /fhir request runs past `seconds`."""
+    """ASGI middleware answering 503 (with Retry-After) when a /fhir request runs past `seconds`.
+
+    The request runs in place, with one timer beside it (no task of its own: a task and a wait cost more
+    than a small request). If the timer fires before the answer has started, the 503 is sent from a task
+    of its own and what the request sends afterwards is dropped; the request's work finishes in the
+    background, as work in a thread must, and its outcome is discarded."""
 
     def __init__(self, app: ASGIApp, seconds: float) -> None:
         self.app = app
@@ -28,24 +33,34 @@ class TimeBudget:
         if scope["type"] != "http" or self.seconds <= 0 or not (path == "/fhir" or path.startswith("/fhir/")):
             await self.app(scope, receive, send)
             return
-        started = abandoned = False
+        started = False
+        late: asyncio.Task[None] | None = None
 
         async def guarded(message: Message) -> None:
             nonlocal started
-            if abandoned:
-                return
+            if late is not None:
+                return  # the 503 has gone out instead
             if message["type"] == "http.response.start":
                 started = True
             await send(message)
 
-        task = asyncio.ensure_future(self.app(scope, receive, guarded))
-        done, _ = await asyncio.wait({task}, timeout=self.seconds)
-        if task in done or started:
-            await task  # finished, or already answering: let it complete
-            return
-        abandoned = True
-        task.add_done_callback(_retrieve)
-        task.cancel()
+        def expire() -> None:
+            nonlocal late
+            if not started:
+                late = asyncio.ensure_future(self._too_late(scope, receive, send))
+
+        timer = asyncio.get_running_loop().call_later(self.seconds, expire)
+        try:
+            await self.app(scope, receive, guarded)
+        except Exception:  # noqa: BLE001  (after the 503 the request's own failure has no one to go to)
+            if late is None:
+                raise
+        finally:
+            timer.cancel()
+            if late is not None:
+                await late
+
+    async def _too_late(self, scope: Scope, receive: Receive, send: Send) -> None:
         error = FhirError.of(
             503, "timeout",
             f"The request was not answered within the time budget of {self.seconds:g} seconds: try again, or send less at once",
@@ -53,9 +68,3 @@ class TimeBudget:
         )
         response = error_response(error, headers={"Retry-After": str(max(1, math.ceil(self.seconds)))})
         await response(scope, receive, send)
-
-
-def _retrieve(task: asyncio.Future[None]) -> None:
-    """Collect an abandoned request's outcome so asyncio does not report it as never retrieved."""
-    if not task.cancelled():
-        task.exception()
