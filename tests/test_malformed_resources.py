@@ -232,3 +232,17 @@ def test_a_posted_code_of_white_space_only_is_still_a_structure_error(client: Te
     assert answer.status_code == 400
     issue = answer.json()["issue"][0]
     assert issue["code"] == "structure" and issue["expression"] == ["Parameters.parameter[1].valueCode"]
+
+
+def test_made_up_resource_types_leave_no_trace_in_the_model_cache(client: TestClient) -> None:
+    """The model cache holds FHIR's own resource types only: a client sending 2,000 invented types grows nothing."""
+    from ipg_validator.fhir import models
+
+    assert models.model_class("Procedure") is not None and models.model_class("Coding") is None
+    before = dict(models._MODELS)
+    for n in range(2000):
+        assert models.model_class(f"Invented{n}") is None and models.required_elements(f"Invented{n}") == ()
+    bundle = {"resourceType": "Bundle", "type": "collection", "entry": [{"resource": {"resourceType": f"Made{n}Up"}} for n in range(50)]}
+    assert client.post("/fhir/Bundle/$validate", json=bundle).status_code == 200
+    assert models._MODELS.keys() - before.keys() <= {"Bundle", "OperationOutcome", "Parameters"}
+    assert all(not name.startswith(("Invented", "Made")) for name in [*models._MODELS, *models._REQUIRED])

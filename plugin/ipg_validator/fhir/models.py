@@ -6,8 +6,6 @@ back: an R4B-only type is not R4, and an R4-only type has no model here to check
 
 from __future__ import annotations
 
-from functools import lru_cache
-
 from fhir.resources.R4B import get_fhir_model_class
 from fhir.resources.R4B.resource import Resource
 from pydantic import BaseModel
@@ -27,16 +25,24 @@ R4_ONLY = frozenset({
 })
 
 
-@lru_cache(maxsize=None)
+_MODELS: dict[str, type[BaseModel]] = {}  # only FHIR's own resource types: a bounded set, whatever clients send
+
+
 def model_class(resource_type: str) -> type[BaseModel] | None:
     """The R4B model of a concrete FHIR R4 resource type; None for data types, abstract and non-R4 types."""
+    found = _MODELS.get(resource_type)
+    if found is not None:
+        return found
     if resource_type in ABSTRACT or resource_type in R4B_ONLY:
         return None
     try:
         cls = get_fhir_model_class(resource_type)
-    except (KeyError, ValueError, AttributeError, ImportError):
+    except (KeyError, ValueError, AttributeError, ImportError, TypeError):
         return None
-    return cls if isinstance(cls, type) and issubclass(cls, Resource) else None
+    if not (isinstance(cls, type) and issubclass(cls, Resource)):
+        return None
+    _MODELS[resource_type] = cls
+    return cls
 
 
 def unknown_type_text(resource_type: str) -> str:
@@ -54,10 +60,16 @@ def unknown_type_text(resource_type: str) -> str:
         return f"Unknown resourceType '{resource_type}': FHIR R4 has no such resource"
 
 
-@lru_cache(maxsize=None)
+_REQUIRED: dict[str, tuple[str, ...]] = {}  # by resource type, FHIR's own only (as _MODELS)
+
+
 def required_elements(resource_type: str) -> tuple[str, ...]:
     """Required primitive elements the models check only after every other element passes."""
+    found = _REQUIRED.get(resource_type)
+    if found is not None:
+        return found
     cls = model_class(resource_type)
     if cls is None:
         return ()
-    return tuple(name for name, _ in cls.model_construct().get_required_fields())  # type: ignore[attr-defined]
+    found = _REQUIRED[resource_type] = tuple(name for name, _ in cls.model_construct().get_required_fields())  # type: ignore[attr-defined]
+    return found
