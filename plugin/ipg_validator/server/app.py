@@ -56,7 +56,7 @@ from .observability import Observe, record_content, record_warm_up
 from .routes_resources import router as resources_router
 from .routes_terminology import router as terminology_router
 from .routes_validate import router as validate_router
-from .routing import FhirRoute, binder
+from .routing import FhirRoute, add_routes, binder
 from .web import web_router
 
 log = logging.getLogger("ipg_validator.server")
@@ -68,9 +68,9 @@ def fhir_router(index: ContentIndex | None = None, *, limits: Limits | None = No
     """Every FHIR route; content from `index`/`limits` when given, else from `app.state.index`/`.limits`."""
     bound = [Depends(binder(index, limits))] if index is not None or limits is not None else []  # else app.state's
     router = APIRouter(route_class=FhirRoute, dependencies=bound)
-    router.include_router(terminology_router)  # first: `/ValueSet/$expand` is not a read of id "$expand"
-    router.include_router(validate_router)  # Resource/$validate (POST) before the generic read/search routes
-    router.include_router(resources_router)
+    add_routes(router, terminology_router)  # first: `/ValueSet/$expand` is not a read of id "$expand"
+    add_routes(router, validate_router)  # Resource/$validate (POST) before the generic read/search routes
+    add_routes(router, resources_router)
     return router
 
 
@@ -110,9 +110,9 @@ def create_app(
         record_content(app.state.content_load_seconds, app.state.index.counts())
     app.state.limits = settings.limits
     app.state.settings = settings
-    app.include_router(health_router)
-    app.include_router(fhir_router(), prefix="/fhir")
-    app.include_router(web_router(fhir_base="/fhir"))  # the web page at / and /reference
+    add_routes(app.router, health_router)  # flat: no router branch to match on every request
+    add_routes(app.router, fhir_router(), prefix="/fhir")
+    add_routes(app.router, web_router(fhir_base="/fhir"))  # the web page at / and /reference
     app.openapi = lambda: fhir_openapi(app)  # type: ignore[method-assign]
     app.add_exception_handler(FhirError, _fhir_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
