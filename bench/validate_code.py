@@ -5,7 +5,7 @@ from __future__ import annotations
 from ipg_validator import Coding, load_content
 from ipg_validator.terminology.formats import normalise
 from ipg_validator.terminology.sources import SourceChain
-from ipg_validator.terminology.systems import ICD10_UK, OPCS4
+from ipg_validator.core.systems import ICD10_UK, OPCS4
 from ipg_validator.terminology.validate import validate_code
 
 from .timing import Timing, measure

@@ -11,7 +11,7 @@ from ipg_validator.content.index import ContentIndex
 from ipg_validator.content.loader import load_content
 from ipg_validator.server import create_app
 from ipg_validator.terminology.sources import SourceChain
-from ipg_validator.terminology.systems import ICD10_UK, OPCS4
+from ipg_validator.core.systems import ICD10_UK, OPCS4
 from support.server import serving
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -9,8 +9,8 @@ import pytest
 from fhir.resources.R4B.operationoutcome import OperationOutcome
 from ipg_validator.bundle.validate import bundle_findings, validate_bundle
 from ipg_validator.content.index import ContentIndex
-from ipg_validator.terminology.results import Issue
-from ipg_validator.terminology.systems import ICD10_UK, OPCS4
+from ipg_validator.core.results import Issue
+from ipg_validator.core.systems import ICD10_UK, OPCS4
 
 PROFILE = "https://ipg-validator.org/fhir/StructureDefinition/ipg672-encounter-bundle"
 ENCOUNTER_CLASS = {"system": "http://terminology.hl7.org/CodeSystem/v3-ActCode", "code": "IMP"}

@@ -18,7 +18,7 @@ from ipg_validator.bundle.codings import coded_items
 from ipg_validator.bundle.validate import _Judge, validate_bundle
 from ipg_validator.content.index import ContentIndex
 from ipg_validator.content.loader import load_content
-from ipg_validator.terminology.systems import ICD10_UK, OPCS4
+from ipg_validator.core.systems import ICD10_UK, OPCS4
 
 SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 INDEX: ContentIndex = load_content()  # hypothesis tests cannot take the session fixture per example

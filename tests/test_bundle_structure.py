@@ -9,8 +9,8 @@ import pytest
 from ipg_validator.bundle.structure import MAX_ISSUES_PER_RESOURCE, bundle_issues, structure_issues
 from ipg_validator.bundle.validate import bundle_findings
 from ipg_validator.content.index import ContentIndex
-from ipg_validator.terminology.results import Issue
-from ipg_validator.terminology.systems import ICD10_UK, OPCS4
+from ipg_validator.core.results import Issue
+from ipg_validator.core.systems import ICD10_UK, OPCS4
 
 ENCOUNTER_CLASS = {"system": "http://terminology.hl7.org/CodeSystem/v3-ActCode", "code": "IMP"}
 

@@ -15,7 +15,7 @@ from fhir.resources.R4B.operationoutcome import OperationOutcome
 from fhir.resources.R4B.parameters import Parameters
 from fhir.resources.R4B.valueset import ValueSet
 from ipg_validator.cli import app
-from ipg_validator.terminology.systems import ICD10_UK, OPCS4
+from ipg_validator.core.systems import ICD10_UK, OPCS4
 from support.trudgen import small_icd10_rows, small_opcs4_rows, write_icd10_file, write_opcs4_file
 from typer.testing import CliRunner
 

@@ -9,7 +9,7 @@ from ipg_validator.content.index import ContentIndex
 from ipg_validator.terminology.compose import ComposeError
 from ipg_validator.terminology.expand import expand
 from ipg_validator.terminology.lookup import lookup
-from ipg_validator.terminology.results import ERROR, WARNING, Coding, ValidationResult
+from ipg_validator.core.results import ERROR, WARNING, Coding, ValidationResult
 from ipg_validator.terminology.sources import RequestResources, SourceChain
 from ipg_validator.terminology.validate import validate_code
 

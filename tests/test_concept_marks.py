@@ -10,9 +10,9 @@ from typing import Any
 from fastapi.testclient import TestClient
 from ipg_validator.conformance.r4 import to_r5
 from ipg_validator.content.index import ContentIndex
-from ipg_validator.fhir.limits import Limits
+from ipg_validator.core.limits import Limits
 from ipg_validator.server import create_app
-from ipg_validator.terminology.results import Coding
+from ipg_validator.core.results import Coding
 from ipg_validator.terminology.sources import RequestResources, SourceChain
 from ipg_validator.terminology.validate import validate_code
 

@@ -18,7 +18,7 @@ from support.trudgen import (
 
 from ipg_validator import Terminology, load_content
 from ipg_validator.content.trud import import_trud
-from ipg_validator.terminology.systems import ICD10_UK, OPCS4
+from ipg_validator.core.systems import ICD10_UK, OPCS4
 
 PROCEDURES = "https://ipg-validator.org/fhir/ValueSet/ipg672-procedures"
 DIAGNOSES = "https://ipg-validator.org/fhir/ValueSet/ipg672-diagnoses"

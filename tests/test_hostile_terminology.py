@@ -15,7 +15,7 @@ from typing import Any
 import orjson
 import pytest
 from ipg_validator.content.index import ContentIndex
-from ipg_validator.fhir.limits import Limits
+from ipg_validator.core.limits import Limits
 from ipg_validator.server import create_app
 
 from fuzz import client_for, error_outcome, fhir_answer, issue_texts

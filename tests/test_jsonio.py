@@ -9,8 +9,8 @@ import orjson
 import pytest
 from hypothesis import given, strategies as st
 from ipg_validator import validate_bundle
-from ipg_validator.fhir.errors import FhirError
-from ipg_validator.fhir.jsonio import duplicate_key, parse_json
+from ipg_validator.core.errors import FhirError
+from ipg_validator.core.jsonio import duplicate_key, parse_json
 
 # Keys and strings drawn from a small alphabet so that repeats are common; colons, quotes,
 # backslashes and non-ASCII text inside strings are the cases a colon count could get wrong.

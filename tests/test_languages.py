@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from ipg_validator.terminology.codesystem import index_code_system
+from ipg_validator.content.codesystem import index_code_system
 from ipg_validator.terminology.designations import DesignationOptions
 from ipg_validator.terminology.expand import expand
 from ipg_validator.terminology.languages import check_display, echo_form, excludes_others, is_valid_list, requested

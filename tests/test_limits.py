@@ -13,9 +13,9 @@ import orjson
 import pytest
 import uvicorn
 from ipg_validator.content.index import ContentIndex
-from ipg_validator.fhir.errors import FhirError
-from ipg_validator.fhir.jsonio import parse_json
-from ipg_validator.fhir.limits import Limits, check_bundle_entries, depth_within
+from ipg_validator.core.errors import FhirError
+from ipg_validator.core.jsonio import parse_json
+from ipg_validator.core.limits import Limits, check_bundle_entries, depth_within
 from ipg_validator.server import create_app
 from ipg_validator.server.limits import TimeBudget
 from ipg_validator.settings import SETTINGS, Settings, SettingsError, flag_overrides

@@ -236,7 +236,7 @@ def test_a_posted_code_of_white_space_only_is_still_a_structure_error(client: Te
 
 def test_made_up_resource_types_leave_no_trace_in_the_model_cache(client: TestClient) -> None:
     """The model cache holds FHIR's own resource types only: a client sending 2,000 invented types grows nothing."""
-    from ipg_validator.fhir import models
+    from ipg_validator.core import models
 
     assert models.model_class("Procedure") is not None and models.model_class("Coding") is None
     before = dict(models._MODELS)

@@ -8,7 +8,7 @@ from typing import Any
 
 from fastapi.testclient import TestClient
 from ipg_validator.terminology.expand import expand
-from ipg_validator.terminology.results import Coding
+from ipg_validator.core.results import Coding
 from ipg_validator.terminology.sources import RequestResources, SourceChain
 from ipg_validator.terminology.validate import validate_code
 

@@ -11,8 +11,8 @@ from ipg_validator.bundle.placeless import Judged, Shape, judge_case
 from ipg_validator.bundle.validate import _Judge
 from ipg_validator.content.index import ContentIndex
 from ipg_validator.rules.case import CodedItem, EncounterCase
-from ipg_validator.rules.ruleset import RuleSet
-from ipg_validator.terminology.systems import ICD10_UK, OPCS4
+from ipg_validator.content.ruleset import RuleSet
+from ipg_validator.core.systems import ICD10_UK, OPCS4
 
 PROCEDURES = ["J12.3", "X65.3", "Y36.4", "Y53.4", "Y89.1", "Y79.3", "J12.4", "X65.4", "Z94.2"]
 DIAGNOSES = ["C78.7", "C18.7", "C19X", "C20X", "Z85.0", "Z85.1", "C22.0"]

@@ -20,7 +20,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from ipg_validator.content.index import ContentIndex
 from ipg_validator.content.loader import load_content
-from ipg_validator.fhir.errors import FhirError
+from ipg_validator.core.errors import FhirError
 from ipg_validator.fhir.parameters import Params
 from ipg_validator.fhir.terminology_ops import expand_op, lookup_op, validate_code_op
 from ipg_validator.fhir.validate_op import validate_operation

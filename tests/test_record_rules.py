@@ -10,9 +10,9 @@ from typing import Any
 import pytest
 from ipg_validator.bundle.validate import bundle_findings, resource_findings
 from ipg_validator.content.index import ContentIndex
-from ipg_validator.rules.ruleset import RuleError, read_rule_set
-from ipg_validator.terminology.results import Issue
-from ipg_validator.terminology.systems import ICD10_UK, OPCS4
+from ipg_validator.content.ruleset import RuleError, read_rule_set
+from ipg_validator.core.results import Issue
+from ipg_validator.core.systems import ICD10_UK, OPCS4
 from ipg_validator.web.checklist import bundle_checklists
 
 RULES_FILE = Path(__file__).resolve().parents[1] / "valuesets" / "ipg672.rules.json"
@@ -198,7 +198,7 @@ def test_an_unknown_system_alone_keeps_its_not_found_error(index: ContentIndex) 
 
 
 def test_snomed_alone_on_validate_code_keeps_not_found(index: ContentIndex) -> None:
-    from ipg_validator.terminology.results import Coding
+    from ipg_validator.core.results import Coding
     from ipg_validator.terminology.sources import SourceChain
     from ipg_validator.terminology.validate import validate_code
 

@@ -8,9 +8,9 @@ from ipg_validator.bundle.codings import coded_items
 from ipg_validator.bundle.validate import _Judge
 from ipg_validator.rules.case import CodedItem
 from ipg_validator.rules.engine import in_scope
-from ipg_validator.rules.ruleset import RuleSet
-from ipg_validator.terminology.results import Issue
-from ipg_validator.terminology.systems import ICD10_UK, OPCS4
+from ipg_validator.content.ruleset import RuleSet
+from ipg_validator.core.results import Issue
+from ipg_validator.core.systems import ICD10_UK, OPCS4
 
 from support.rules import (
     ENC,

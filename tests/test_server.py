@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from fastapi import FastAPI
 from fhir.resources.R4B import get_fhir_model_class
 from ipg_validator.content.index import ContentIndex
-from ipg_validator.fhir.limits import Limits
+from ipg_validator.core.limits import Limits
 from ipg_validator.server import create_app, fhir_router
 from conftest import VALUESETS_DIR
 

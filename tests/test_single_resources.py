@@ -8,7 +8,7 @@ import pytest
 
 from ipg_validator.bundle.validate import resource_findings
 from ipg_validator.content.index import ContentIndex
-from ipg_validator.terminology.systems import ICD10_UK, OPCS4
+from ipg_validator.core.systems import ICD10_UK, OPCS4
 
 
 def resource(kind: str, system: str, code: str) -> dict[str, Any]:

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from ipg_validator.content.index import ContentIndex
 from ipg_validator.terminology import sources as sources_module
-from ipg_validator.terminology.results import Coding
+from ipg_validator.core.results import Coding
 from ipg_validator.terminology.sources import SourceChain
-from ipg_validator.terminology.systems import OPCS4
+from ipg_validator.core.systems import OPCS4
 from ipg_validator.terminology.validate import validate_code
 
 from conftest import PROCEDURES

@@ -12,7 +12,7 @@ from ipg_validator.content.loader import load_content
 from ipg_validator.terminology.compose import ComposeError
 from ipg_validator.terminology.expand import expand
 from ipg_validator.terminology.lookup import lookup
-from ipg_validator.terminology.results import ERROR, WARNING, Coding, ValidationResult
+from ipg_validator.core.results import ERROR, WARNING, Coding, ValidationResult
 from ipg_validator.terminology.sources import SourceChain
 from ipg_validator.terminology.validate import ValidateOptions, validate_code
 

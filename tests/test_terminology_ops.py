@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 from ipg_validator.content.index import ContentIndex
-from ipg_validator.fhir.errors import FhirError
+from ipg_validator.core.errors import FhirError
 from ipg_validator.fhir.parameters import Params
 from ipg_validator.fhir.terminology_ops import ACCEPT_LANGUAGE, lookup_op, validate_code_op
 

@@ -10,8 +10,8 @@ import pytest
 from fhir.resources.R4B.parameters import Parameters
 
 from ipg_validator.content.index import ContentIndex
-from ipg_validator.fhir.errors import FhirError
-from ipg_validator.fhir.limits import Limits
+from ipg_validator.core.errors import FhirError
+from ipg_validator.core.limits import Limits
 from ipg_validator.fhir.parameters import Params
 from ipg_validator.fhir.translate_op import translate_op
 from ipg_validator.terminology.translate import MapCoding, TranslateRequest, translate

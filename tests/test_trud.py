@@ -15,7 +15,7 @@ from ipg_validator.content.trud import (
     read_icd10,
     read_opcs4,
 )
-from ipg_validator.terminology.systems import ICD10_UK, OPCS4
+from ipg_validator.core.systems import ICD10_UK, OPCS4
 from support.trudgen import (
     ICD10_COLUMNS,
     ICD10_FILE_NAME,

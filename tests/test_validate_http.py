@@ -17,7 +17,7 @@ from typer.testing import CliRunner
 from ipg_validator import validate_bundle
 from ipg_validator.cli import app as cli_app
 from ipg_validator.content.index import ContentIndex
-from ipg_validator.fhir.limits import Limits
+from ipg_validator.core.limits import Limits
 from ipg_validator.fhir.validate_op import validate_operation
 from ipg_validator.server import create_app
 from conftest import ROOT

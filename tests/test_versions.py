@@ -8,7 +8,7 @@ import pytest
 from fastapi.testclient import TestClient
 from ipg_validator.terminology.compose import ComposeError
 from ipg_validator.terminology.expand import expand
-from ipg_validator.terminology.results import Coding, ValidationResult
+from ipg_validator.core.results import Coding, ValidationResult
 from ipg_validator.terminology.sources import RequestResources, SourceChain
 from ipg_validator.terminology.validate import validate_code
 from ipg_validator.terminology.versions import VersionConflict, VersionRules, more_detailed, pick, version_key, version_matches

@@ -15,10 +15,10 @@ import pytest
 from conftest import ROOT
 from ipg_validator.bundle.validate import validate_bundle
 from ipg_validator.content.index import ContentIndex
-from ipg_validator.fhir.limits import Limits
+from ipg_validator.core.limits import Limits
 from ipg_validator.server import create_app
 from ipg_validator.server.web import check_api_key, static_files
-from ipg_validator.fhir.errors import FhirError
+from ipg_validator.core.errors import FhirError
 from ipg_validator.web import STATIC
 from ipg_validator.web.checklist import bundle_checklists, value_set_label
 from ipg_validator.web.examples import example_list, example_path

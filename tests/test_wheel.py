@@ -72,9 +72,9 @@ sys.path.insert(0, sys.argv[1])
 import ipg_validator
 from pathlib import Path
 from ipg_validator.content.loader import load_content
-from ipg_validator.terminology.results import Coding
+from ipg_validator.core.results import Coding
 from ipg_validator.terminology.sources import SourceChain
-from ipg_validator.terminology.systems import OPCS4
+from ipg_validator.core.systems import OPCS4
 from ipg_validator.terminology.validate import validate_code
 index = load_content()
 sources = SourceChain([index])

@@ -18,7 +18,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from ipg_validator.content.index import ContentIndex
-from ipg_validator.fhir.limits import Limits
+from ipg_validator.core.limits import Limits
 from ipg_validator.fhir.xml import dump_xml, parse_xml
 from ipg_validator.server import create_app
 from conftest import DIAGNOSES, OPCS4, PROCEDURES, ROOT

@@ -10,7 +10,7 @@
 from .bundle.validate import validate_bundle
 from .content.loader import ContentError, load_content
 from .terminology.api import Terminology
-from .terminology.results import Coding, Expansion, Issue, LookupResult, ValidationResult
+from .core.results import Coding, Expansion, Issue, LookupResult, ValidationResult
 
 __all__ = [
     "Coding",

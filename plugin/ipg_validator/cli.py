@@ -15,15 +15,15 @@ from . import cli_output as show
 from .content.index import ContentIndex
 from .content.loader import ContentError, load_content
 from .content.trud import TrudFormatError, import_trud
-from .fhir.errors import FhirError
-from .fhir.outcome import operation_outcome
+from .core.errors import FhirError
+from .core.outcome import operation_outcome
 from .fhir.parameters import Params
 from .fhir.terminology_ops import expand_op, lookup_answer, validate_code_op
 from .settings import SETTINGS, Settings, SettingsError, flag_overrides
 from .terminology.sources import split_canonical
 from .terminology import messages
 from .terminology.formats import format_for
-from .terminology.systems import ICD10_UK, OPCS4
+from .core.systems import ICD10_UK, OPCS4
 
 CONTENT_ENV = "IPG_CONTENT"
 SYSTEM_SHORTHANDS = {"opcs4": OPCS4, "opcs-4": OPCS4, "icd10": ICD10_UK, "icd-10": ICD10_UK}

@@ -23,8 +23,8 @@ from .bulk.run import Options, Summary, run_export
 from .cli import ContentOpt, app, load_index
 from .cli_inputs import Input
 from .cli_validate import FailOn, Result, junit_report
-from .fhir.outcome import operation_outcome
-from .terminology.results import SEVERITY_ORDER, Issue
+from .core.outcome import operation_outcome
+from .core.results import SEVERITY_ORDER, Issue
 
 JUNIT_KEEP = 10_000  # failing encounters listed one by one in JUnit; the rest are counted in one test case
 

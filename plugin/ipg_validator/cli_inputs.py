@@ -19,8 +19,8 @@ from typing import Any
 import orjson
 import typer
 
-from .fhir.errors import FhirError
-from .fhir.jsonio import FHIR_JSON, duplicate_key, duplicate_text
+from .core.errors import FhirError
+from .core.jsonio import FHIR_JSON, duplicate_key, duplicate_text
 from .fhir.xml import FHIR_XML, parse_xml
 
 SUFFIXES = (".json", ".ndjson", ".xml")

@@ -12,8 +12,8 @@ from rich.text import Text
 
 from .content.index import ContentIndex
 from .fhir.expansion import EXPANSION_MESSAGE
-from .fhir.jsonio import dump_json
-from .terminology.results import Issue
+from .core.jsonio import dump_json
+from .core.results import Issue
 
 SEVERITY_STYLE = {"fatal": "bold red", "error": "bold red", "warning": "yellow", "information": "blue"}
 

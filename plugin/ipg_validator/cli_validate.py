@@ -25,10 +25,10 @@ from rich.text import Text
 from . import cli_output as show
 from .cli import ContentOpt, app, load_index
 from .cli_inputs import STDIN, Input, Unreadable, collect_inputs
-from .fhir.jsonio import FHIR_JSON, dump_json
-from .fhir.outcome import operation_outcome
+from .core.jsonio import FHIR_JSON, dump_json
+from .core.outcome import operation_outcome
 from .fhir.validate_op import validate_operation
-from .terminology.results import SEVERITY_ORDER, Issue
+from .core.results import SEVERITY_ORDER, Issue
 
 PROGRESS_THRESHOLD = 20
 SERVER_TIMEOUT = 60.0

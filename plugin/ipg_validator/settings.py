@@ -16,7 +16,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from .fhir.limits import ORJSON_MAX_DEPTH, Limits
+from .core.limits import ORJSON_MAX_DEPTH, Limits
 
 
 class SettingsError(ValueError):

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import duckdb
 
-from ..fhir.models import R4_ONLY, model_class
+from ..core.models import R4_ONLY, model_class
 from .export import ExportFile
 from .judge import Line
 from .reader import Tally, batches

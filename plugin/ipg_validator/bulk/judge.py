@@ -15,11 +15,11 @@ from typing import Any, NamedTuple
 
 from ..bundle.validate import bundle_findings
 from ..content.index import ContentIndex
-from ..fhir.errors import FhirError
-from ..fhir.jsonio import parse_json
-from ..fhir.models import R4_ONLY, model_class
-from ..fhir.outcome import issue_json, sort_issues
-from ..terminology.results import Issue
+from ..core.errors import FhirError
+from ..core.jsonio import parse_json
+from ..core.models import R4_ONLY, model_class
+from ..core.outcome import issue_json, sort_issues
+from ..core.results import Issue
 
 FILE_EXTENSION = "http://hl7.org/fhir/StructureDefinition/operationoutcome-file"
 LINE_EXTENSION = "http://hl7.org/fhir/StructureDefinition/operationoutcome-issue-line"

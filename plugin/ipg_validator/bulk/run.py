@@ -15,7 +15,7 @@ from typing import IO, Any
 import orjson
 
 from ..content.index import ContentIndex
-from ..terminology.results import SEVERITY_ORDER, Issue
+from ..core.results import SEVERITY_ORDER, Issue
 from .engine import Loaded, Store
 from .export import discover
 from .judge import Finding, Judged, Line, judge, outcome, problem_text

@@ -8,7 +8,7 @@ from typing import Any
 
 from ..rules.case import FOREIGN, UNCONFIRMED, CodedItem
 from ..terminology.formats import format_for
-from ..terminology.results import Coding, Issue
+from ..core.results import Coding, Issue
 from ..terminology.sources import SourceChain
 from ..terminology.validate import ValidateOptions, validate_code
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from ..terminology.results import ERROR, Issue
+from ..core.results import ERROR, Issue
 
 # bdl-3 / bdl-4: the Bundle types whose entries have a request, and those whose entries have a response.
 WITH_REQUEST = frozenset({"batch", "transaction", "history"})

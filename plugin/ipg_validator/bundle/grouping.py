@@ -6,8 +6,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..rules.ruleset import RuleSet
-from ..terminology.results import Issue
+from ..content.ruleset import RuleSet
+from ..core.results import Issue
 from ..rules.engine import finding
 from .references import References, reference_text
 

@@ -14,8 +14,8 @@ from dataclasses import replace
 
 from ..rules.case import CodedItem, EncounterCase
 from ..rules.engine import MemberTest, Members, evaluate, in_scope, out_of_scope
-from ..rules.ruleset import RuleSet
-from ..terminology.results import Issue
+from ..content.ruleset import RuleSet
+from ..core.results import Issue
 
 TOKEN = re.compile("\x00([A-Z])([0-9]*)\x00")
 

@@ -13,9 +13,9 @@ from typing import Any
 
 from ..rules.case import FOREIGN, MISFIT, NOT_COUNTED, CodedItem
 from ..rules.engine import finding
-from ..rules.ruleset import RuleSet
+from ..content.ruleset import RuleSet
 from ..terminology.formats import format_for
-from ..terminology.results import Issue
+from ..core.results import Issue
 from ..terminology.sources import SourceChain
 from .codings import check_coding, coded_items
 from .grouping import Entry

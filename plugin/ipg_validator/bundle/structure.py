@@ -11,8 +11,8 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from ..fhir.models import R4_ONLY, model_class, required_elements, unknown_type_text
-from ..terminology.results import ERROR, WARNING, Issue
+from ..core.models import R4_ONLY, model_class, required_elements, unknown_type_text
+from ..core.results import ERROR, WARNING, Issue
 from .entries import entry_issues
 
 MAX_ISSUES_PER_RESOURCE = 20

@@ -17,15 +17,15 @@ import orjson
 
 from ..content.index import ContentIndex
 from ..content.loader import load_content
-from ..fhir.errors import FhirError
-from ..fhir.jsonio import UTF8_BOM, duplicate_key, duplicate_text, parse_json
-from ..fhir.outcome import operation_outcome
+from ..core.errors import FhirError
+from ..core.jsonio import UTF8_BOM, duplicate_key, duplicate_text, parse_json
+from ..core.outcome import operation_outcome
 from ..rules.case import HIDDEN, CodedItem, EncounterCase
 from ..rules.engine import evaluate_rule, finding
-from ..rules.ruleset import RuleSet
+from ..content.ruleset import RuleSet
 from ..terminology.compose import Compose, ComposeError, Membership
 from ..terminology.expand import expand
-from ..terminology.results import Issue
+from ..core.results import Issue
 from ..terminology.sources import MEMO_LIMIT, SourceChain
 from .codings import Key as CodingKey, coded_items
 from .grouping import Entry, Group, group_entries, rank_order

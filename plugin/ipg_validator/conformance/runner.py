@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from ..fhir import xml as xml_io
-from ..fhir.errors import FhirError
+from ..core.errors import FhirError
 from .compare import Comparer
 from .r4 import to_r4, to_r5
 from .scrub import listed_extensions, normalise

@@ -6,8 +6,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from ..rules.ruleset import RuleSet
-from ..terminology.codesystem import CodeSystemIndex
+from .ruleset import RuleSet
+from .codesystem import CodeSystemIndex
 
 Resource = Mapping[str, Any]
 

@@ -15,10 +15,10 @@ from typing import Any
 import orjson
 from pydantic import ValidationError
 
-from ..fhir.models import model_class
-from ..rules.ruleset import RuleError, RuleSet, read_rule_set
-from ..terminology.codesystem import FRAGMENT_CONTENT, CodeSystemIndex, index_code_system
-from ..terminology.versions import version_key
+from ..core.models import model_class
+from .ruleset import RuleError, RuleSet, read_rule_set
+from .codesystem import FRAGMENT_CONTENT, CodeSystemIndex, index_code_system
+from ..core.versions import version_key
 from .index import ContentIndex
 from .paths import shipped_content
 

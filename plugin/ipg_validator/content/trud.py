@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import orjson
-from ipg_validator.terminology.systems import ICD10_UK, OPCS4
+from ipg_validator.core.systems import ICD10_UK, OPCS4
 
 __all__ = ["TrudFormatError", "import_trud", "read_icd10", "read_opcs4"]
 

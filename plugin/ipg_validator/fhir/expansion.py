@@ -15,7 +15,7 @@ from ..terminology import messages
 from ..terminology.hierarchy import flatten
 from ..terminology.multirelease import VERSIONS_MATCH
 from ..terminology.properties import DEFINITION, EXTENSION_DEFS, property_values, value_key
-from ..terminology.results import Expansion, ExpansionItem, PropertyDef
+from ..core.results import Expansion, ExpansionItem, PropertyDef
 from ..terminology.status import STANDARDS_STATUS
 from .parameters import Params
 

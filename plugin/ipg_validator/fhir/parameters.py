@@ -6,9 +6,9 @@ import re
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from ..terminology.results import LookupResult, ValidationResult
-from .errors import FhirError
-from .outcome import operation_outcome
+from ..core.results import LookupResult, ValidationResult
+from ..core.errors import FhirError
+from ..core.outcome import operation_outcome
 from .structure import check_structure
 
 FHIR_CODE = re.compile(r"[^\s]+( [^\s]+)*")  # the R4 `code` datatype: no leading, trailing or double white space

@@ -8,7 +8,7 @@ from typing import Any
 from ..content.index import ContentIndex
 from ..terminology.sources import split_canonical
 from .capabilities import RESOURCE_TYPES
-from .errors import FhirError
+from ..core.errors import FhirError
 from .parameters import Params
 
 SUMMARY_DROPS = {"true": ("concept", "compose", "expansion", "text"), "data": ("text",), "false": ()}

@@ -6,8 +6,8 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from .errors import FhirError
-from .models import model_class
+from ..core.errors import FhirError
+from ..core.models import model_class
 
 MAX_STRUCTURE_ISSUES = 10
 

@@ -18,15 +18,15 @@ from ..terminology.expand import expand
 from ..terminology.languages import is_valid_list, value_set_language
 from ..terminology.lookup import lookup
 from ..terminology import messages
-from ..terminology.results import Coding, Issue
+from ..core.results import Coding, Issue
 from ..terminology.sources import RequestResources, SourceChain, split_canonical
 from ..terminology.supplements import SupplementMissing, required_supplements, supplement_designations, supplementing, with_supplements
 from ..terminology.validate import ValidateOptions, validate_code, vs_label
 from ..terminology.versions import CHECK, DEFAULT, FORCE, VALUESET_DEFAULT, VersionConflict, VersionRules
-from .errors import FhirError
-from .jsonio import dump_json
-from .limits import Limits
-from .outcome import issue_json
+from ..core.errors import FhirError
+from ..core.jsonio import dump_json
+from ..core.limits import Limits
+from ..core.outcome import issue_json
 from .expansion import expansion_resource
 from .parameters import Params, lookup_parameters, terminology_outcome, validation_parameters
 

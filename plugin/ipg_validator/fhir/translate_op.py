@@ -14,8 +14,8 @@ from ..content.index import ContentIndex
 from ..terminology.sources import split_canonical
 from ..terminology import messages
 from ..terminology.translate import MapCoding, Match, TranslateRequest, Translation, malformed_element, translate
-from .errors import FhirError
-from .limits import Limits
+from ..core.errors import FhirError
+from ..core.limits import Limits
 from .parameters import Params
 from .terminology_ops import supplied_resources
 

@@ -16,8 +16,8 @@ from typing import Any
 
 from ..bundle.validate import bundle_findings, resource_findings
 from ..content.index import ContentIndex
-from ..terminology.results import Issue
-from .outcome import operation_outcome
+from ..core.results import Issue
+from ..core.outcome import operation_outcome
 
 VALIDATE_TYPES = ("Bundle", "Procedure", "Condition")
 MODES = ("create", "update", "delete", "profile")

@@ -19,9 +19,9 @@ from typing import Any
 import orjson
 from lxml import etree
 
-from .errors import FhirError
-from .jsonio import UTF8_BOM
-from .limits import Limits, depth_within
+from ..core.errors import FhirError
+from ..core.jsonio import UTF8_BOM
+from ..core.limits import Limits, depth_within
 from .xml_shapes import BOOLEAN, DECIMAL, INTEGER, RESOURCE, XHTML, Shape, shape
 
 FHIR_NS = "http://hl7.org/fhir"

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from ..terminology.results import Issue
+from ..core.results import Issue
 from .case import MISFIT, NOT_COUNTED, CodedItem, EncounterCase
-from .ruleset import Rule, RuleSet
+from ..content.ruleset import Rule, RuleSet
 
 # Whether a coding is in a value set (a code absent from a fragment counts as in: it may be).
 MemberTest = Callable[[str, CodedItem], bool]

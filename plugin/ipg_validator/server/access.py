@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from starlette.middleware.cors import CORSMiddleware
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from ..fhir.errors import FhirError
+from ..core.errors import FhirError
 from .negotiation import error_response
 
 REALM = "ipg-validator"

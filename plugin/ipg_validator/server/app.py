@@ -43,9 +43,9 @@ from starlette.responses import Response
 
 from ..content.index import ContentIndex
 from ..content.loader import load_content
-from ..fhir.errors import FhirError
-from ..fhir.jsonio import FHIR_JSON
-from ..fhir.limits import Limits
+from ..core.errors import FhirError
+from ..core.jsonio import FHIR_JSON
+from ..core.limits import Limits
 from ..fhir.capabilities import software_version
 from ..settings import Settings
 from .access import BearerAuth, cors

@@ -20,8 +20,8 @@ from starlette.types import ASGIApp, Message
 
 from ..content.index import ContentIndex
 from ..fhir.capabilities import FHIR_VERSION, content_summary, software_version
-from ..fhir.jsonio import dump_json, parse_json
-from ..fhir.limits import Limits
+from ..core.jsonio import dump_json, parse_json
+from ..core.limits import Limits
 from ..fhir.parameters import Params
 from ..fhir.terminology_ops import expand_op, validate_code_op
 from ..fhir.validate_op import validate_operation

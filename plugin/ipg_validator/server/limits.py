@@ -12,7 +12,7 @@ import math
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from ..fhir.errors import FhirError
+from ..core.errors import FhirError
 from .negotiation import error_response
 
 

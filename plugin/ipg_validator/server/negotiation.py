@@ -13,10 +13,10 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 
-from ..fhir.errors import FhirError
-from ..fhir.jsonio import FHIR_JSON, dump_json, parse_json
-from ..fhir.limits import Limits, check_bundle_entries
-from ..fhir.outcome import operation_outcome
+from ..core.errors import FhirError
+from ..core.jsonio import FHIR_JSON, dump_json, parse_json
+from ..core.limits import Limits, check_bundle_entries
+from ..core.outcome import operation_outcome
 from ..fhir.parameters import Params
 from ..fhir.xml import FHIR_XML, XmlWriteError, dump_xml, parse_xml
 

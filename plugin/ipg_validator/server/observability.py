@@ -29,7 +29,7 @@ from prometheus_client import multiprocess
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from ..terminology.results import SEVERITY_ORDER
+from ..core.results import SEVERITY_ORDER
 
 ACCESS_LOG = logging.getLogger("ipg_validator.access")
 REQUEST_ID = "x-request-id"

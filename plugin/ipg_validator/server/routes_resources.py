@@ -10,7 +10,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from ..fhir.capabilities import capability_statement, rest_security, terminology_capabilities
-from ..fhir.errors import FhirError
+from ..core.errors import FhirError
 from ..fhir.parameters import Params
 from ..fhir.search import read_resource, search_bundle
 from .negotiation import respond

@@ -11,7 +11,7 @@ from fastapi import APIRouter
 from starlette.requests import Request
 from starlette.responses import Response
 
-from ..fhir.errors import FhirError
+from ..core.errors import FhirError
 from ..fhir.parameters import terminology_outcome
 from ..fhir.translate_op import translate_op
 from ..fhir.terminology_ops import batch_validate_op, expand_op, lookup_op, validate_code_op, versions_op, with_accept_language

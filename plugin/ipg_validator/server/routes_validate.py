@@ -12,7 +12,7 @@ from fastapi import APIRouter
 from starlette.requests import Request
 from starlette.responses import Response
 
-from ..fhir.errors import FhirError
+from ..core.errors import FhirError
 from ..fhir.validate_op import validate_operation
 from .negotiation import error_response, read_resource, respond
 from .offload import run_operation, small

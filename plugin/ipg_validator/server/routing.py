@@ -13,8 +13,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from ..content.index import ContentIndex
-from ..fhir.errors import FhirError
-from ..fhir.limits import Limits
+from ..core.errors import FhirError
+from ..core.limits import Limits
 from .negotiation import error_response, negotiate
 
 _INDEX = "ipg_validator_index"

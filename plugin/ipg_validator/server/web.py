@@ -19,8 +19,8 @@ from starlette.responses import FileResponse, JSONResponse, Response
 
 from ..content.index import ContentIndex
 from ..fhir.capabilities import software_version
-from ..fhir.errors import FhirError
-from ..fhir.limits import Limits
+from ..core.errors import FhirError
+from ..core.limits import Limits
 from ..web import STATIC
 from ..web.checklist import bundle_checklists
 from ..web.examples import example_list, example_path

@@ -8,7 +8,7 @@ from typing import Any
 from ..content.index import ContentIndex
 from .expand import expand
 from .lookup import lookup
-from .results import Coding, Expansion, LookupResult, ValidationResult
+from ..core.results import Coding, Expansion, LookupResult, ValidationResult
 from .sources import SourceChain, split_canonical
 from .validate import ValidateOptions, validate_code
 

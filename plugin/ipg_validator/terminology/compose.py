@@ -14,10 +14,10 @@ from typing import Any
 import orjson
 
 from . import messages
-from .codesystem import CodeSystemIndex, Concept, objects
+from ..content.codesystem import CodeSystemIndex, Concept, objects
 from .filters import FilterError, concept_matches, filter_op, structural_match
 from .multirelease import excludes_every_release, merged, mixed_systems, newest_release_first, versions_match
-from .results import ExpansionItem, Issue
+from ..core.results import ExpansionItem, Issue
 from .sources import SourceChain, split_canonical
 from .status import concept_marks
 from .versions import VersionRules, version_matches

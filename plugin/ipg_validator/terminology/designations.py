@@ -18,7 +18,7 @@ from typing import Any
 
 from .languages import excludes_others, matches_language, requested
 from .messages import LANGUAGE_SYSTEM, PREFERRED_FOR_LANGUAGE
-from .results import ExpansionItem
+from ..core.results import ExpansionItem
 
 Designation = Mapping[str, Any]
 

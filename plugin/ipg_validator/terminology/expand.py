@@ -12,7 +12,7 @@ from .designations import DesignationOptions, localise
 from .hierarchy import nest
 from .properties import declared_properties, extension_properties, with_concept_extensions
 from .languages import echo_form
-from .results import Expansion, ExpansionItem
+from ..core.results import Expansion, ExpansionItem
 from .sources import SourceChain
 from .status import statuses, value_set_chain
 from .versions import VersionRules

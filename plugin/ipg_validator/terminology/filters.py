@@ -11,7 +11,7 @@ from typing import Any
 
 import re2
 
-from .codesystem import CodeSystemIndex, Concept
+from ..content.codesystem import CodeSystemIndex, Concept
 from .formats import format_for
 
 HIERARCHY_OPS = frozenset({"is-a", "descendent-of", "is-not-a", "child-of", "generalizes", "descendant-of"})

@@ -10,7 +10,7 @@ import re
 from dataclasses import dataclass
 from enum import Enum
 
-from .systems import ICD10_UK, OPCS4
+from ..core.systems import ICD10_UK, OPCS4
 
 
 class Form(Enum):

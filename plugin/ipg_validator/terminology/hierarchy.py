@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import replace
 
-from .codesystem import CodeSystemIndex
-from .results import ExpansionItem
+from ..content.codesystem import CodeSystemIndex
+from ..core.results import ExpansionItem
 
 
 def nest(items: list[ExpansionItem], systems: Mapping[str, CodeSystemIndex]) -> list[ExpansionItem]:

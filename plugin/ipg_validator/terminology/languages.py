@@ -13,9 +13,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from .codesystem import NO_LONGER_CURRENT, CodeSystemIndex, Concept, standards_status
+from ..content.codesystem import NO_LONGER_CURRENT, CodeSystemIndex, Concept, standards_status
 from .messages import display_no_longer_current
-from .results import INFORMATION, Issue
+from ..core.results import INFORMATION, Issue
 
 
 @dataclass(frozen=True)

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from . import messages
-from .codesystem import objects
+from ..content.codesystem import objects
 from .formats import Form, format_for, normalise
 from .languages import preferred, requested
-from .results import LookupResult
+from ..core.results import LookupResult
 from .sources import SourceChain
 
 

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-from .codesystem import CodeSystemIndex, Concept
+from ..content.codesystem import CodeSystemIndex, Concept
 from .formats import CodeFormat, Normalised
-from .results import ERROR, INFORMATION, WARNING, Issue
+from ..core.results import ERROR, INFORMATION, WARNING, Issue
 
 
 def _name(code: str, display: str | None) -> str:

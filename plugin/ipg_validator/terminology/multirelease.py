@@ -15,7 +15,7 @@ from dataclasses import replace
 from typing import Any
 
 from .languages import expansion_parameter
-from .results import ExpansionItem
+from ..core.results import ExpansionItem
 from .versions import newest
 
 Resource = Mapping[str, Any]

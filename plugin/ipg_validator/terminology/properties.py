@@ -7,8 +7,8 @@ from dataclasses import replace
 from typing import Any
 
 from . import messages
-from .codesystem import CodeSystemIndex, objects, text
-from .results import ExpansionItem, PropertyDef
+from ..content.codesystem import CodeSystemIndex, objects, text
+from ..core.results import ExpansionItem, PropertyDef
 
 DEFINITION = "definition"
 DEFINITION_DEF = PropertyDef(DEFINITION, messages.DEFINITION_PROPERTY_URI, "string")

@@ -12,10 +12,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from . import messages
-from .codesystem import CodeSystemIndex
+from ..content.codesystem import CodeSystemIndex
 from .compose import Compose
 from .languages import check_display
-from .results import ERROR, Coding, Issue
+from ..core.results import ERROR, Coding, Issue
 from .sources import SourceChain
 from .status import value_set_chain
 from .versions import VersionRules, more_detailed, newest, version_matches

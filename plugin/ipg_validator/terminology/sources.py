@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from typing import Any, Protocol, TypeVar
 
-from .codesystem import CodeSystemIndex, index_code_system
+from ..content.codesystem import CodeSystemIndex, index_code_system
 from .versions import is_pattern, pick
 
 Resource = Mapping[str, Any]

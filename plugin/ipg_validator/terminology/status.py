@@ -12,8 +12,8 @@ from collections.abc import Iterable, Iterator, Mapping
 from types import MappingProxyType
 from typing import Any
 
-from .codesystem import STANDARDS_STATUS, standards_status
-from .results import Issue
+from ..content.codesystem import STANDARDS_STATUS, standards_status
+from ..core.results import Issue
 from .sources import SourceChain, mapping_key, split_canonical
 
 Resource = Mapping[str, Any]

@@ -11,9 +11,9 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from . import messages
-from .codesystem import CodeSystemIndex, objects
+from ..content.codesystem import CodeSystemIndex, objects
 from .properties import value_key
-from .results import Issue
+from ..core.results import Issue
 from .sources import RequestResources, SourceChain, split_canonical
 
 Resource = Mapping[str, Any]

@@ -7,12 +7,12 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from . import messages
-from .codesystem import CodeSystemIndex, Concept
+from ..content.codesystem import CodeSystemIndex, Concept
 from .compose import Compose, ComposeError, Membership, check_filters
 from .formats import FORMATS, Form, format_for, normalise
 from .languages import check_display, preferred, requested, value_set_language
 from .release import Release, choose_release
-from .results import ERROR, WARNING, Coding, Issue, ValidationResult
+from ..core.results import ERROR, WARNING, Coding, Issue, ValidationResult
 from .sources import SourceChain, mapping_key
 from .status import deprecated_in_value_set, status_issues, statuses, value_set_chain
 from .versions import VersionRules

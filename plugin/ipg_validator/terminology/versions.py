@@ -9,17 +9,16 @@ value set imports that name no version.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import TypeVar
 
 from . import messages
-from .results import Issue
+from ..core.results import Issue
+from ..core.versions import version_key
 
 T = TypeVar("T")
 WILDCARDS = ("x", "X", "*")
-SEMVER = re.compile(r"(\d+)\.(\d+)\.(\d+)(?:-([0-9A-Za-z.-]+))?(?:\+[0-9A-Za-z.-]+)?")
 FORCE, DEFAULT, CHECK = "force-system-version", "system-version", "check-system-version"
 VALUESET_DEFAULT = "default-valueset-version"
 
@@ -44,19 +43,6 @@ def version_matches(pattern: str | None, version: str | None) -> bool:
 def more_detailed(pattern: str | None, version: str | None) -> bool:
     """Whether `version` is a release that the wildcard `pattern` stands for (and not the pattern itself)."""
     return is_pattern(pattern) and not is_pattern(version) and version_matches(pattern, version)
-
-
-def version_key(version: str | None) -> tuple[tuple[int, int, str], ...]:
-    """A sort key that orders releases oldest to newest: numeric segments as numbers (OPCS-4 4.10 before
-    4.11), text segments after them, and a semver pre-release (`1.2.0-beta`) before its release."""
-    text = version or ""
-    found = SEMVER.fullmatch(text)
-    parts = ".".join(found.groups()[:3]) if found else text.replace("-", ".")
-    key = tuple((0, int(p), "") if p.isdigit() else (1, 0, p) for p in parts.split("."))
-    if found:
-        pre = found.group(4)
-        key += ((1, 0, pre),) if pre else ((2, 0, ""),)
-    return key
 
 
 def newest(items: Sequence[T], version_of: Callable[[T], str | None]) -> T | None:

@@ -21,8 +21,8 @@ from ..bundle.validate import _entries, _Judge, _profiles  # the engine's own re
 from ..content.index import ContentIndex
 from ..rules.case import HIDDEN, CodedItem, EncounterCase
 from ..rules.engine import in_scope
-from ..rules.ruleset import Rule, RuleSet
-from ..terminology.results import Issue
+from ..content.ruleset import Rule, RuleSet
+from ..core.results import Issue
 
 LINE_KINDS = ("require-each", "require-any")
 PRESENT, MISSING, WRONG = "present", "missing", "wrong"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..terminology.results import Issue
+from .results import Issue
 
 
 class FhirError(Exception):
