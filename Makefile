@@ -36,7 +36,7 @@ clean:
 
 # HL7 terminology ecosystem suites (TX_ECOSYSTEM_TESTS, default ../shared/tx-ecosystem/tests): passed/failed per suite
 conformance: venv
-	$(BIN)/python -m ipg_validator.conformance
+	PYTHONPATH=tools $(BIN)/python -m conformance
 
 # Hostile-input tests with many more examples (tests/fuzz: HYPOTHESIS_PROFILE=fuzz, x20) and the heavy cases
 fuzz: venv

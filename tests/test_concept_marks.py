@@ -8,7 +8,7 @@ import json
 from typing import Any
 
 from fastapi.testclient import TestClient
-from ipg_validator.conformance.r4 import to_r5
+from conformance.r4 import to_r5
 from ipg_validator.content.index import ContentIndex
 from ipg_validator.core.limits import Limits
 from ipg_validator.server import create_app

@@ -13,8 +13,8 @@ from collections.abc import Iterator
 
 import pytest
 from fastapi.testclient import TestClient
-from ipg_validator.conformance.runner import KNOWN_FAILURES, Case, Runner, cases, known_failures
-from ipg_validator.conformance.runner import tests_dir as conformance_tests_dir
+from conformance.runner import KNOWN_FAILURES, Case, Runner, cases, known_failures
+from conformance.runner import tests_dir as conformance_tests_dir
 from ipg_validator.server.app import create_app
 
 FOLDER = conformance_tests_dir()

@@ -7,7 +7,7 @@ from collections import Counter
 
 import pytest
 
-from ipg_validator.conformance.__main__ import report
+from conformance.__main__ import report
 
 KNOWN = {"validation/known-one": "the recorded answer lacks a location", "version/known-two": "release order"}
 

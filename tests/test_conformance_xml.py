@@ -3,7 +3,7 @@
 A sample of suites, each test run both ways in this run (so the comparison holds whatever the
 runner or the server answer today). XML may skip only a request it cannot carry unchanged (a
 boolean sent as the JSON string "true"). Without the data the module is skipped, except under
-CI=true where that is a failure. `python -m ipg_validator.conformance --xml` runs every suite.
+CI=true where that is a failure. `python -m conformance --xml` runs every suite.
 """
 
 from __future__ import annotations
@@ -13,8 +13,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from ipg_validator.conformance.runner import Case, Runner, cases
-from ipg_validator.conformance.runner import tests_dir as conformance_tests_dir
+from conformance.runner import Case, Runner, cases
+from conformance.runner import tests_dir as conformance_tests_dir
 from ipg_validator.server.app import create_app
 from fuzz import client_for
 

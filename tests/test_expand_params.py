@@ -6,7 +6,7 @@ from typing import Any
 
 from fastapi.testclient import TestClient
 from fhir.resources.R4B.valueset import ValueSet
-from ipg_validator.conformance.r4 import to_r5
+from conformance.r4 import to_r5
 from ipg_validator.terminology import messages
 from ipg_validator.terminology.expand import expand
 from ipg_validator.terminology.sources import RequestResources, SourceChain

@@ -21,7 +21,6 @@ LAYERS: dict[str, int] = {
     "bulk": 5, "web": 5, "package": 5,
     "server": 6, "spark": 6, "cli_inputs": 6, "cli_output": 6,
     "cli": 7, "cli_validate": 7, "cli_bulk": 7, "__init__": 7,
-    "conformance": 8,  # a test tool driving the whole app in process
 }
 CLI = {"cli", "cli_validate", "cli_bulk"}  # one command-line front end in three files (registered onto one app)
 

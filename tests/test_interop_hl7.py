@@ -18,8 +18,8 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from ipg_validator.conformance.runner import Runner, cases, known_failures
-from ipg_validator.conformance.runner import tests_dir as conformance_tests_dir
+from conformance.runner import Runner, cases, known_failures
+from conformance.runner import tests_dir as conformance_tests_dir
 from ipg_validator.server.app import create_app
 
 from tests.support.server import serving

@@ -8,7 +8,7 @@ from typing import Any
 import orjson
 import pytest
 from fastapi.testclient import TestClient
-from ipg_validator.conformance.r4 import to_r5
+from conformance.r4 import to_r5
 
 from fuzz import error_outcome, fhir_answer
 

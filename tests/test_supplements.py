@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from ipg_validator.conformance.r4 import to_r5
+from conformance.r4 import to_r5
 from ipg_validator.terminology import messages
 from ipg_validator.terminology.sources import RequestResources, SourceChain
 from ipg_validator.terminology.supplements import SupplementMissing, required_supplements, with_supplements

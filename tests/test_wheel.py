@@ -56,7 +56,8 @@ def test_wheel_carries_the_content(wheel: Path) -> None:
         assert f"ipg_validator/_content/profiles/{path.relative_to(PROFILES_DIR).as_posix()}" in names
     assert "ipg_validator/content/loader.py" in names
     assert "ipg_validator/terminology/validate.py" in names
-    assert not any(n.startswith(("plugin/", "tests/", "valuesets/")) for n in names)
+    assert not any(n.startswith(("plugin/", "tests/", "valuesets/", "tools/", "conformance/", "ipg_validator/conformance/")) for n in names)
+    assert "ipg_validator/core/results.py" in names and "ipg_validator/fhir/terminology_ops.py" in names
 
 
 def test_wheel_content_is_identical_to_the_checkout(wheel: Path) -> None:

@@ -16,8 +16,8 @@ import pytest
 from fhir.resources.R4B import get_fhir_model_class
 from pydantic import ValidationError
 
-from ipg_validator.conformance.runner import tests_dir as conformance_tests_dir
-from ipg_validator.conformance.runner import xml_names_only
+from conformance.runner import tests_dir as conformance_tests_dir
+from conformance.runner import xml_names_only
 from ipg_validator.core.errors import FhirError
 from ipg_validator.fhir.structure import check_structure
 from ipg_validator.fhir.xml import XmlWriteError, dump_xml, parse_xml

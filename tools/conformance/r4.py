@@ -16,8 +16,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..terminology.filters import R5_FILTER_OP
-from ..terminology.messages import R5_CONTAINS_PROPERTY, R5_EXPANSION_PROPERTY
+from ipg_validator.terminology.filters import R5_FILTER_OP
+from ipg_validator.terminology.messages import R5_CONTAINS_PROPERTY, R5_EXPANSION_PROPERTY
 
 R5_VERSION_ALGORITHM = "http://hl7.org/fhir/5.0/StructureDefinition/extension-CanonicalResource.versionAlgorithm"
 R5_UNMAPPED_RELATIONSHIP = "http://hl7.org/fhir/5.0/StructureDefinition/extension-ConceptMap.group.unmapped.relationship"

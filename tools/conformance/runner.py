@@ -16,13 +16,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..fhir import xml as xml_io
-from ..core.errors import FhirError
+from ipg_validator.fhir import xml as xml_io
+from ipg_validator.core.errors import FhirError
 from .compare import Comparer
 from .r4 import to_r4, to_r5
 from .scrub import listed_extensions, normalise
 
-REPO_ROOT = Path(__file__).resolve().parents[3]
+REPO_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_TESTS = REPO_ROOT.parent / "shared" / "tx-ecosystem" / "tests"
 KNOWN_FAILURES = REPO_ROOT / "conformance" / "known-failures.json"
 FHIR_VERSION = "4.0.1"  # the server's FHIR version: the runner's `$version$`

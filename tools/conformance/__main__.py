@@ -1,4 +1,4 @@
-"""`python -m ipg_validator.conformance [-v] [--xml] [--write-known-failures] [suite ...]`: passed/failed per suite.
+"""`python -m conformance [-v] [--xml] [--write-known-failures] [suite ...]`: passed/failed per suite.
 
 `--xml` sends every request as FHIR XML and asks for XML answers (compared on their JSON form).
 
@@ -19,7 +19,7 @@ from .runner import KNOWN_FAILURES, REQUIRED, Runner, cases, known_failures, tes
 def main(argv: list[str]) -> int:
     from fastapi.testclient import TestClient
 
-    from ..server.app import create_app
+    from ipg_validator.server.app import create_app
 
     verbose = "-v" in argv
     write = "--write-known-failures" in argv
