@@ -11,7 +11,7 @@ import pytest
 from rich.table import Table
 from typer.testing import CliRunner
 
-from ipg_validator import cli_output
+from ipg_validator.cli import output as cli_output
 from ipg_validator.cli import app
 from ipg_validator.content.index import ContentIndex
 from conftest import ROOT

@@ -20,7 +20,8 @@ from fhir.resources.R4B.bundle import Bundle
 from fhir.resources.R4B.operationoutcome import OperationOutcome
 from typer.testing import CliRunner
 
-from ipg_validator import cli_validate, validate_bundle
+from ipg_validator import validate_bundle
+from ipg_validator.cli import validate as cli_validate
 from ipg_validator.cli import app
 from ipg_validator.content.index import ContentIndex
 from ipg_validator.server import create_app

@@ -1,32 +1,32 @@
-"""The `ipg-validator` command: look up, validate and expand codes, import TRUD releases, serve."""
+"""The `ipg-validator` command: its Typer app and the commands that look up, validate and expand codes,
+import TRUD releases, serve and package; `validate` and `bulk` come from their own modules."""
 
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
 from importlib.metadata import PackageNotFoundError, version as package_version
 from pathlib import Path
-from typing import Annotated, Any, NoReturn, Optional
+from typing import Annotated, Any, Optional
 
 import orjson
 import typer
 
-from . import cli_output as show
-from .content.index import ContentIndex
-from .content.loader import ContentError, load_content
-from .content.trud import TrudFormatError, import_trud
-from .core.errors import FhirError
-from .core.outcome import operation_outcome
-from .fhir.parameters import Params
-from .fhir.terminology_ops import expand_op, lookup_answer, validate_code_op
-from .settings import SETTINGS, Settings, SettingsError, flag_overrides
-from .terminology.sources import split_canonical
-from .terminology import messages
-from .terminology.formats import format_for
-from .core.systems import ICD10_UK, OPCS4
-
-CONTENT_ENV = "IPG_CONTENT"
-SYSTEM_SHORTHANDS = {"opcs4": OPCS4, "opcs-4": OPCS4, "icd10": ICD10_UK, "icd-10": ICD10_UK}
+from . import output as show
+from .bulk import bulk as bulk_command
+from .common import (
+    CONTENT_ENV, ContentOpt, JsonOpt, fail, fhir_failure, infer_system, load_index,
+    resolve_system, resolve_value_set,
+)
+from .validate import validate as validate_command
+from ..content.trud import TrudFormatError, import_trud
+from ..core.errors import FhirError
+from ..core.outcome import operation_outcome
+from ..fhir.parameters import Params
+from ..fhir.terminology_ops import expand_op, lookup_answer, validate_code_op
+from ..settings import SETTINGS, Settings, SettingsError, flag_overrides
+from ..terminology.sources import split_canonical
+from ..terminology import messages
+from ..terminology.formats import format_for
 
 app = typer.Typer(
     name="ipg-validator",
@@ -34,16 +34,6 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
 )
-
-ContentOpt = Annotated[
-    Optional[list[Path]],
-    typer.Option(
-        "--content", metavar="DIR",
-        help=f"Extra content folder (repeatable); default: the {CONTENT_ENV} variable (a {os.pathsep}-separated list).",
-    ),
-]
-JsonOpt = Annotated[bool, typer.Option("--json", help="Print the FHIR resource as JSON, exactly as the server answers.")]
-
 
 def _version_callback(value: bool) -> None:
     if value:
@@ -59,88 +49,6 @@ def main(
     version: Annotated[bool, typer.Option("--version", callback=_version_callback, is_eager=True, help="Show the version and exit.")] = False,
 ) -> None:
     """FHIR R4 terminology validation for NICE IPG672 clinical coding (OPCS-4 and ICD-10 UK)."""
-
-
-def _fail(message: str, code: int = 2) -> NoReturn:
-    show.error(message)
-    raise typer.Exit(code)
-
-
-def content_folders(content: Optional[list[Path]]) -> list[Path]:
-    """The `--content` folders, else those named in IPG_CONTENT."""
-    if content:
-        return list(content)
-    return [Path(p) for p in os.environ.get(CONTENT_ENV, "").split(os.pathsep) if p.strip()]
-
-
-def load_index(content: Optional[list[Path]]) -> ContentIndex:
-    """Load the shipped content plus the user's folders; a broken file ends the command (exit 2)."""
-    try:
-        return load_content(content_folders(content))
-    except ContentError as exc:
-        _fail(f"cannot load content: {exc.path}: {exc.problem}")
-
-
-def resolve_system(system: str) -> str:
-    """A code system URL, from a URL or a shorthand (opcs4, opcs-4, icd10, icd-10)."""
-    return SYSTEM_SHORTHANDS.get(system.strip().lower(), system)
-
-
-def resolve_value_set(index: ContentIndex, value_set: str) -> str:
-    """A value set canonical, from a canonical or a short id such as `ipg672-procedures`."""
-    url, version = split_canonical(value_set)
-    if url in index.value_sets or "://" in url or ":" in url:
-        return value_set
-    suffix = f"|{version}" if version else ""
-    by_id = [vs["url"] for vs in index.resources.get("ValueSet", ()) if vs.get("id") == url]
-    return (by_id[0] + suffix) if len(set(by_id)) == 1 else value_set
-
-
-def compose_systems(index: ContentIndex, vs: Mapping[str, Any], seen: set[str] | None = None) -> set[str] | None:
-    """The code systems a value set draws on (through its imports too); None when that cannot be told."""
-    seen = seen if seen is not None else set()
-    systems: set[str] = set()
-    compose = vs.get("compose")
-    if not compose:
-        contains = (vs.get("expansion") or {}).get("contains") or []
-        return {index.canonical_system(c["system"]) for c in contains if c.get("system")} or None
-    for include in compose.get("include", []):
-        if include.get("system"):
-            systems.add(index.canonical_system(include["system"]))
-        for canonical in include.get("valueSet", []):
-            if canonical in seen:
-                continue
-            seen.add(canonical)
-            imported = index.value_set(*split_canonical(canonical))
-            found = compose_systems(index, imported, seen) if imported is not None else None
-            if found is None:
-                return None
-            systems |= found
-        if not include.get("system") and not include.get("valueSet"):
-            return None
-    return systems
-
-
-def infer_system(index: ContentIndex, value_set: str) -> str:
-    """The one code system of the value set, or exit 2 saying why there is none."""
-    vs = index.value_set(*split_canonical(value_set))
-    if vs is None:
-        _fail(f"the value set {value_set!r} is not loaded; known value sets: {', '.join(sorted(index.value_sets))}")
-    systems = compose_systems(index, vs)
-    if not systems:
-        _fail(f"cannot tell the code system from the value set {value_set!r}: pass --system")
-    if len(systems) > 1:
-        _fail(f"the value set {value_set!r} draws on more than one code system ({', '.join(sorted(systems))}): pass --system")
-    return next(iter(systems))
-
-
-def _fhir_failure(exc: FhirError, json_out: bool, code: int = 2) -> NoReturn:
-    """A refused request: the OperationOutcome as JSON, or each issue on stderr; then exit."""
-    if json_out:
-        show.write_json(operation_outcome(exc.issues))
-    else:
-        show.print_plain_issues(exc.issues, stderr=True)
-    raise typer.Exit(code)
 
 
 @app.command()
@@ -160,7 +68,7 @@ def lookup(
         not_found = any(i.message_id == messages.CODE_NOT_FOUND for i in exc.issues)
         if not json_out:
             show.error(f"{code} was not found in {resolve_system(system)}" if not_found else "lookup failed")
-        _fhir_failure(exc, json_out, 1 if not_found else 2)
+        fhir_failure(exc, json_out, 1 if not_found else 2)
     if json_out:
         show.write_json(result)
     else:
@@ -190,7 +98,7 @@ def validate_code(
     try:
         result = validate_code_op(index, Params(items), resource_type="ValueSet")
     except FhirError as exc:
-        _fhir_failure(exc, json_out)
+        fhir_failure(exc, json_out)
     if json_out:
         show.write_json(result)
     else:
@@ -215,7 +123,7 @@ def expand(
     try:
         result = expand_op(index, Params(items))
     except FhirError as exc:
-        _fhir_failure(exc, json_out)
+        fhir_failure(exc, json_out)
     if json_out:
         show.write_json(result)
         return
@@ -235,16 +143,16 @@ def import_trud_command(
 ) -> None:
     """Convert your NHS TRUD OPCS-4 and/or ICD-10 files into content for --content."""
     if opcs is None and icd10 is None:
-        _fail("pass --opcs FILE, --icd10 FILE or both")
+        fail("pass --opcs FILE, --icd10 FILE or both")
     for given in (opcs, icd10):
         if given is not None and not given.is_file():
-            _fail(f"{given}: no such file")
+            fail(f"{given}: no such file")
     try:
         written = import_trud(opcs, icd10, out)
     except TrudFormatError as exc:
-        _fail(str(exc))
+        fail(str(exc))
     except OSError as exc:
-        _fail(f"{exc.filename or out}: {exc.strerror or exc}")
+        fail(f"{exc.filename or out}: {exc.strerror or exc}")
     console = show.console()
     for path in written:
         data = orjson.loads(path.read_bytes())
@@ -282,8 +190,8 @@ def _serve_settings(**flags: Any) -> Settings:
         if flag is not None and given is not None and given != []:
             values = given if isinstance(given, list) else [given]
             shown = " ".join(f"{flag} {v:g}" if isinstance(v, float) else f"{flag} {v}" for v in values)
-            _fail(f"{shown}: {exc.problem}")
-        _fail(str(exc))
+            fail(f"{shown}: {exc.problem}")
+        fail(str(exc))
 
 
 @app.command()
@@ -317,7 +225,7 @@ def serve(
     import contextlib
     import time
 
-    from .settings import worker_environment
+    from ..settings import worker_environment
 
     # With workers, the IPG_* and Prometheus variables are set before the server package is imported
     # (prometheus_client picks its multi-process mode at import), so forked workers inherit the right mode.
@@ -325,7 +233,7 @@ def serve(
         started = time.perf_counter()
         index = load_index(list(settings.content))  # in this process first: a broken file stops the start here
         load_seconds = time.perf_counter() - started
-        from .server.serving import run
+        from ..server.serving import run
 
         run(settings, index, load_seconds)
 
@@ -340,19 +248,16 @@ def package(
         "itself and never reports one outside a value set."))] = False,
 ) -> None:
     """Write the FHIR NPM package (ValueSets, CodeSystems, NamingSystems, profiles, examples) for the HL7 validator and HAPI."""
-    from .package import PackageError, write_package
+    from ..package import PackageError, write_package
 
     try:
         path, listed = write_package(out, examples=examples, code_systems=not no_code_systems)
     except PackageError as exc:
-        _fail(str(exc))
+        fail(str(exc))
     except OSError as exc:
-        _fail(f"{exc.filename or out}: {exc.strerror or exc}")
+        fail(f"{exc.filename or out}: {exc.strerror or exc}")
     show.console().print(f"wrote {path}: {listed} resources", markup=False)
 
 
-from . import cli_validate  # noqa: E402,F401  (registers the `validate` command on `app`)
-from . import cli_bulk  # noqa: E402,F401  (registers the `bulk` command)
-
-if __name__ == "__main__":  # pragma: no cover
-    app()
+app.command("validate")(validate_command)
+app.command("bulk")(bulk_command)

@@ -10,10 +10,10 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from .content.index import ContentIndex
-from .fhir.expansion import EXPANSION_MESSAGE
-from .core.jsonio import dump_json
-from .core.results import Issue
+from ..content.index import ContentIndex
+from ..fhir.expansion import EXPANSION_MESSAGE
+from ..core.jsonio import dump_json
+from ..core.results import Issue
 
 SEVERITY_STYLE = {"fatal": "bold red", "error": "bold red", "warning": "yellow", "information": "blue"}
 

@@ -19,9 +19,9 @@ from typing import Any
 import orjson
 import typer
 
-from .core.errors import FhirError
-from .core.jsonio import FHIR_JSON, duplicate_key, duplicate_text
-from .fhir.xml import FHIR_XML, parse_xml
+from ..core.errors import FhirError
+from ..core.jsonio import FHIR_JSON, duplicate_key, duplicate_text
+from ..fhir.xml import FHIR_XML, parse_xml
 
 SUFFIXES = (".json", ".ndjson", ".xml")
 STDIN = "-"

@@ -17,19 +17,18 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from . import cli_output as show
-from .bulk.export import ExportError
-from .bulk.run import Options, Summary, run_export
-from .cli import ContentOpt, app, load_index
-from .cli_inputs import Input
-from .cli_validate import FailOn, Result, junit_report
-from .core.outcome import operation_outcome
-from .core.results import SEVERITY_ORDER, Issue
+from . import output as show
+from ..bulk.export import ExportError
+from ..bulk.run import Options, Summary, run_export
+from .common import ContentOpt, load_index
+from .inputs import Input
+from .validate import FailOn, Result, junit_report
+from ..core.outcome import operation_outcome
+from ..core.results import SEVERITY_ORDER, Issue
 
 JUNIT_KEEP = 10_000  # failing encounters listed one by one in JUnit; the rest are counted in one test case
 
 
-@app.command("bulk")
 def bulk(
     path: Annotated[Path, typer.Argument(metavar="PATH", help="A FHIR Bulk Data export: its folder of *.ndjson / *.ndjson.gz files, or its $export manifest (output[].url as local files).", show_default=False)],
     output: Annotated[Optional[Path], typer.Option("--output", metavar="FILE", help="Write the NDJSON OperationOutcomes to FILE (default: stdout, the summary then goes to stderr).")] = None,

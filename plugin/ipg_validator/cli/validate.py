@@ -22,13 +22,13 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from . import cli_output as show
-from .cli import ContentOpt, app, load_index
-from .cli_inputs import STDIN, Input, Unreadable, collect_inputs
-from .core.jsonio import FHIR_JSON, dump_json
-from .core.outcome import operation_outcome
-from .fhir.validate_op import validate_operation
-from .core.results import SEVERITY_ORDER, Issue
+from . import output as show
+from .common import ContentOpt, load_index
+from .inputs import STDIN, Input, Unreadable, collect_inputs
+from ..core.jsonio import FHIR_JSON, dump_json
+from ..core.outcome import operation_outcome
+from ..fhir.validate_op import validate_operation
+from ..core.results import SEVERITY_ORDER, Issue
 
 PROGRESS_THRESHOLD = 20
 SERVER_TIMEOUT = 60.0
@@ -60,7 +60,6 @@ class Result:
 # the command
 
 
-@app.command("validate")
 def validate(
     paths: Annotated[list[str], typer.Argument(metavar="PATH...", help="Bundle files (.json; .ndjson: one Bundle per line; .xml: FHIR XML), folders (searched recursively for *.json, *.ndjson and *.xml), or - for stdin.", show_default=False)],
     output_format: Annotated[OutputFormat, typer.Option("--format", help="table for people; json: the OperationOutcome (a collection Bundle of them for several inputs); junit: JUnit XML for CI.", case_sensitive=False)] = OutputFormat.table,
