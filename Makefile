@@ -18,7 +18,10 @@ venv: $(BIN)/ipg-validator
 run: venv
 	$(BIN)/ipg-validator serve --host $(HOST) --port $(PORT)
 
+# Lint (ruff) and strict type checks (mypy on plugin/) first: both are part of the suite
 test: venv
+	$(BIN)/ruff check plugin tests bench tools
+	$(BIN)/mypy
 	$(BIN)/python -m pytest
 
 # The HTTP load comes from wrk (Debian package `wrk`), installed here when missing

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import re
 from pathlib import Path
 from typing import Any
@@ -18,12 +17,9 @@ from support.profiles import (
     OPCS4_ALIASES,
     PROFILES,
     bundle_constraints,
-    condition,
     constraints,
     expansion,
     failing,
-    procedure,
-    profile,
     read,
     rules,
     run,

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import json
 import re
 from typing import Any
 
 import pytest
 from fhir.resources.R4B.structuredefinition import StructureDefinition
 from fhirpathpy import compile as fhirpath_compile
-from fhirpathpy import evaluate
 from ipg_validator import load_content
 
 from conftest import ICD10_UK, OPCS4, PROFILES_DIR, VALUESETS_DIR, VS_BASE

@@ -12,7 +12,7 @@ from ipg_validator.content.index import ContentIndex
 from ipg_validator.content.loader import ContentError, load_content
 from ipg_validator.content.ruleset import BUNDLE_KINDS, GUIDANCE_KINDS, Rule, RuleError, RuleSet, read_rule_set
 
-from support.rules import PROFILE, RULE_SYSTEM, rule_index, rules, shipped_rules_data
+from support.rules import PROFILE, RULE_SYSTEM, rule_index, shipped_rules_data
 
 # ---------------------------------------------------------------- the shipped rule set
 

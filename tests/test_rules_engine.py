@@ -20,9 +20,7 @@ from support.rules import (
     complete_diagnoses,
     complete_procedures,
     diag,
-    judge,
     proc,
-    rules,
     run,
 )
 

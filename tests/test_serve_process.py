@@ -162,7 +162,7 @@ def test_request_log_line(open_server: Server) -> None:
     assert line["issues"]["error"] >= 1 and line["level"] == "info"
     text = open_server.log.read_text()
     assert "OKAFOR" not in text and "9991230009" not in text.replace("trace", "")  # no patient data from the bodies
-    assert any(l.get("request_id") == generated for l in open_server.lines())
+    assert any(entry.get("request_id") == generated for entry in open_server.lines())
 
 
 def test_metrics_add_up_both_workers(open_server: Server) -> None:

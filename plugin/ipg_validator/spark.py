@@ -11,7 +11,7 @@ encounter as the embedded engine groups them, and each group is judged by `bulk.
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -44,9 +44,14 @@ def read_lines(spark: SparkSession, files: Sequence[tuple[str, str]]) -> DataFra
     parts = []
     for number, (name, uri) in enumerate(files):
         rdd = spark.sparkContext.textFile(uri).zipWithIndex()
-        parts.append(rdd.map(lambda pair, n=number, shown=name: (n, shown, pair[1] + 1, pair[0].strip())).filter(lambda row: bool(row[3])))
+        parts.append(rdd.map(_numbered(number, name)).filter(lambda row: bool(row[3])))
     union = spark.sparkContext.union(parts) if parts else spark.sparkContext.emptyRDD()
     return spark.createDataFrame(union, LINES)
+
+
+def _numbered(number: int, name: str) -> Callable[[tuple[str, int]], tuple[int, str, int, str]]:
+    """(line, index) of file `number` as (file number, file name, line number, text)."""
+    return lambda pair: (number, name, pair[1] + 1, pair[0].strip())
 
 
 def findings(lines: DataFrame, *, content: Sequence[str] = (), structure: bool = False, profile: str | None = None) -> DataFrame:
@@ -86,7 +91,7 @@ def _index(content: tuple[str, ...]) -> ContentIndex:
     return load_content([Path(p) for p in content])
 
 
-def _judge_batches(batches: Iterator[pa.RecordBatch], settings: tuple[tuple[str, ...], bool, str | None]) -> Iterator[pa.RecordBatch]:
+def _judge_batches(batches: Iterable[pa.RecordBatch], settings: tuple[tuple[str, ...], bool, str | None]) -> Iterator[pa.RecordBatch]:
     """A partition's rows, sorted by group: each run of one group judged as the embedded engine judges it."""
     content, structure, profile = settings
     index = _index(content)
@@ -114,7 +119,7 @@ def _findings_batch(rows: list[Any]) -> pa.RecordBatch:
 _FINDINGS_ARROW = pa.schema([(n, pa.int64() if n == "line" else pa.string()) for n in ("group", "resource", "file", "line", "severity", "code", "rule", "expression", "text")])
 
 
-def _keyed(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+def _keyed(batches: Iterable[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
     """Each line's type, id and references, read with orjson (the parser of the Bundle code path)."""
     names = ("fileno", "file", "line", "kind", "id", "enc", "subj", "listed", "text", "problem")
     for batch in batches:

@@ -81,7 +81,6 @@ def _moved(expression: str, members: list[dict[str, Any]]) -> str:
 
 def bulk_issues(outcome: dict[str, Any]) -> list[bytes]:
     """A bulk OperationOutcome's issues without the file and line extensions."""
-    where = lambda m: at[int(m.group(1))]  # noqa: E731
     issues = []
     for issue in outcome["issue"]:
         issue = dict(issue)

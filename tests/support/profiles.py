@@ -8,7 +8,6 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from fhir.resources.R4B.structuredefinition import StructureDefinition
 from fhirpathpy import evaluate
 from ipg_validator import Terminology, load_content
 

@@ -115,7 +115,7 @@ class Store:
             yield Line(kind or "Resource", self.names[file], line, text), problem or f"unknown resourceType {kind!r}"
 
     def count_groups(self) -> int:
-        return self.con.execute(_MEMBERS + " SELECT count(DISTINCT g) FROM members").fetchall()[0][0]
+        return int(self.con.execute(_MEMBERS + " SELECT count(DISTINCT g) FROM members").fetchall()[0][0])
 
     def groups(self) -> Iterator[list[Line]]:
         """Each group's lines, groups in key order (encounters first), the main resource first in each."""

@@ -74,7 +74,7 @@ def judge(lines: Sequence[Line], index: ContentIndex, *, structure: bool = False
     resources: list[tuple[Line, Any]] = []
     unread: list[tuple[Line, Issue]] = []
     for line in lines:
-        parsed = parse_line(line.text)
+        parsed = parse_line(line.text or "")
         if isinstance(parsed, Issue):
             unread.append((line, parsed))
         else:

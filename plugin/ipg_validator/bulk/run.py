@@ -10,7 +10,7 @@ from collections import Counter, deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, cast
 
 import orjson
 
@@ -74,10 +74,10 @@ def run_export(path: Path, out: IO[bytes], index: ContentIndex, options: Options
             if pool is not None and total < POOL_FROM and options.workers is None:
                 pool.terminate()
                 pool = None
-            for judged in _judged(store.groups(), index, options, pool, full=on_judged is not None):
-                _record(summary, judged, out, options)
+            for each in _judged(store.groups(), index, options, pool, full=on_judged is not None):
+                _record(summary, each, out, options)
                 if on_judged:
-                    on_judged(judged)  # type: ignore[arg-type]  (full: a Judged)
+                    on_judged(cast(Judged, each))  # asked for in full: a Judged
                 if progress:
                     progress("validating", 1, total)
         finally:

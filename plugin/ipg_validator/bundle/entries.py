@@ -41,7 +41,7 @@ def entry_issues(bundle_type: Any, entries: list[Any]) -> list[Issue]:
         full_url = entry.get("fullUrl")
         duplicate_url = isinstance(full_url, str) and full_url in urls
         if duplicate_url:
-            m = urls[full_url]
+            m = urls[str(full_url)]
             issues.append(_issue("bdl-7", f"{where}.fullUrl", f"{where} has the fullUrl '{full_url}' of Bundle.entry[{m}]: each entry needs its own fullUrl"))
         elif isinstance(full_url, str):
             urls[full_url] = n

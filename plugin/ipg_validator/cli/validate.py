@@ -15,7 +15,7 @@ import xml.etree.ElementTree as ET
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Annotated, Any, Optional
+from typing import IO, Annotated, Any, Optional, cast
 
 import typer
 from rich.console import Console
@@ -237,7 +237,7 @@ def junit_report(results: list[Result], threshold: int, skipped: Sequence[Input]
         case = ET.SubElement(suite, "testcase", {"name": item.name, "classname": JUNIT_CLASSNAME})
         ET.SubElement(case, "skipped", {"message": str(item.skipped)})
     ET.indent(suite)
-    return ET.tostring(suite, encoding="utf-8", xml_declaration=True) + b"\n"
+    return cast(bytes, ET.tostring(suite, encoding="utf-8", xml_declaration=True)) + b"\n"
 
 
 def _count_words(counts: dict[str, int]) -> str:

@@ -6,7 +6,7 @@ import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Any
+from typing import Any, cast
 
 NOT_SELECTABLE = "notSelectable"
 NOT_SELECTABLE_URI = "http://hl7.org/fhir/concept-properties#notSelectable"
@@ -51,7 +51,7 @@ class Concept:
 
     @property
     def status(self) -> str | None:
-        return self.value_of(STATUS)
+        return cast("str | None", self.value_of(STATUS))
 
 
 @dataclass(frozen=True)
@@ -65,7 +65,7 @@ class CodeSystemIndex:
 
     @property
     def url(self) -> str:
-        return self.resource["url"]
+        return str(self.resource["url"])
 
     @property
     def version(self) -> str | None:
@@ -78,7 +78,7 @@ class CodeSystemIndex:
 
     @property
     def content(self) -> str:
-        return self.resource.get("content", "complete")
+        return str(self.resource.get("content", "complete"))
 
     @property
     def is_fragment(self) -> bool:

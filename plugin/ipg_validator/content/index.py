@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from .ruleset import RuleSet
 from .codesystem import CodeSystemIndex
@@ -27,11 +27,11 @@ class ContentIndex:
 
     def code_system(self, url: str, version: str | None = None) -> CodeSystemIndex | None:
         """The code system at `url` (a given version, or the newest)."""
-        return _pick(self.code_systems.get(url, ()), version, lambda cs: cs.version)
+        return cast("CodeSystemIndex | None", _pick(self.code_systems.get(url, ()), version, lambda cs: cs.version))
 
     def value_set(self, url: str, version: str | None = None) -> Resource | None:
         """The value set at `url` (a given version, or the newest)."""
-        return _pick(self.value_sets.get(url, ()), version, lambda vs: vs.get("version"))
+        return cast("Resource | None", _pick(self.value_sets.get(url, ()), version, lambda vs: vs.get("version")))
 
     def canonical_system(self, url: str) -> str:
         """The canonical URI for a system URI that may be an alias."""

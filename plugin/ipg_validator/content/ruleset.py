@@ -57,7 +57,7 @@ class Rule:
     variants: tuple[tuple[str, str], ...] = ()  # other wordings of the message, by name ("fix")
     standard_text: str | None = None  # `{standard}` in a message: the standard named and said what it is
 
-    def text(self, variant: str | None = None, **values: Any) -> str:
+    def text(self, variant: str | None = None, **values: object) -> str:
         """The message (or its named variant) with its `{name}` placeholders filled; a missing value is left visible, never an error."""
         if self.standard_text is not None and "standard" not in values:
             values["standard"] = self.standard_text

@@ -16,7 +16,7 @@ from ..terminology.hierarchy import flatten
 from ..terminology.multirelease import VERSIONS_MATCH
 from ..terminology.properties import DEFINITION, EXTENSION_DEFS, property_values, value_key
 from ..core.results import Expansion, ExpansionItem, PropertyDef
-from ..terminology.status import STANDARDS_STATUS
+from ..content.codesystem import STANDARDS_STATUS
 from .parameters import Params
 
 EXPANSION_MESSAGE = "http://hl7.org/fhir/StructureDefinition/valueset-expansion-message"
@@ -51,7 +51,7 @@ def expansion_resource(vs: Mapping[str, Any], exp: Expansion, params: Params, su
         "contains": [contains_item(i, _requested(exp)) for i in exp.items],
     }
     # R4 has no expansion.property or contains.property: both go in their R5 cross-version extensions
-    extensions = [{"url": messages.R5_EXPANSION_PROPERTY, "extension": _parts(d)} for d in _declarations(exp)]
+    extensions: list[dict[str, Any]] = [{"url": messages.R5_EXPANSION_PROPERTY, "extension": _parts(d)} for d in _declarations(exp)]
     extensions += [{"url": EXPANSION_MESSAGE, "valueString": i.text} for i in exp.issues]
     if exp.fragments:
         extensions.append({"url": UNCLOSED, "valueBoolean": True})

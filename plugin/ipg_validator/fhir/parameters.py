@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import Any, cast
 
 from ..core.results import LookupResult, ValidationResult
 from ..core.errors import FhirError
@@ -135,7 +135,7 @@ def _value(param: dict[str, Any]) -> Any:
     if "resource" in param:
         return param["resource"]
     if "part" in param:
-        return Params((p.get("name"), _value(p)) for p in param["part"] if isinstance(p, dict))
+        return Params((cast(str, p.get("name")), _value(p)) for p in param["part"] if isinstance(p, dict))
     for key, value in param.items():
         if key.startswith("value"):
             return value
@@ -228,7 +228,7 @@ def _fits(declared: str, value: Any) -> bool:
     kind = DECLARED_PYTHON_TYPES.get(declared)
     if kind is None or (isinstance(value, bool) and declared != "boolean"):
         return False
-    return isinstance(value, kind) and (declared != "code" or is_fhir_code(value))
+    return isinstance(value, kind) and (declared != "code" or (isinstance(value, str) and is_fhir_code(value)))
 
 
 def _coding(value: dict[str, Any]) -> dict[str, Any]:

@@ -21,7 +21,7 @@ def check_structure(resource: Any) -> None:
     try:
         cls.model_validate(resource)
     except ValidationError as exc:
-        issues = [_structure_issue(kind, err) for err in exc.errors()[:MAX_STRUCTURE_ISSUES]]
+        issues = [_structure_issue(str(kind), err) for err in exc.errors()[:MAX_STRUCTURE_ISSUES]]
         raise FhirError(400, [i for e in issues for i in e.issues]) from None
 
 

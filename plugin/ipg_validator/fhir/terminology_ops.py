@@ -253,7 +253,7 @@ def _instance_url(index: ContentIndex, instance: str | None) -> str | None:
     cs = next((r for r in index.resources.get("CodeSystem", ()) if r.get("id") == instance), None)
     if cs is None:
         raise FhirError.of(404, "not-found", f"CodeSystem/{instance} is not known to this server")
-    return cs["url"]
+    return str(cs["url"])
 
 
 def _status_for(code: str) -> int:

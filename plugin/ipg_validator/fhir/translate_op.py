@@ -105,7 +105,7 @@ def _parameters(translation: Translation) -> dict[str, Any]:
 
 
 def _match_parts(match: Match) -> list[dict[str, Any]]:
-    parts = [
+    parts: list[dict[str, Any]] = [
         {"name": "concept", "valueCoding": _coding(match.concept)},
         {"name": "equivalence", "valueCode": match.equivalence},
         {"name": "originMap", "valueCanonical": match.origin_map},

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import math
 import re
-from typing import Any
+from typing import Any, cast
 
 import orjson
 from lxml import etree
@@ -255,7 +255,7 @@ def dump_xml(resource: dict[str, Any], *, pretty: bool = False) -> bytes:
         root = _Writer().resource(None, resource)
     except ValueError as exc:  # lxml: a name that is not an XML name
         raise XmlWriteError(str(exc)) from None
-    return etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=pretty)
+    return cast(bytes, etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=pretty))
 
 
 def _lexical(value: Any) -> str:

@@ -64,7 +64,7 @@ def evaluate_rule(rules: RuleSet, rule: Rule, case: EncounterCase, member: Membe
 
 def finding(rules: RuleSet, rule: Rule, expression: str, **values: object) -> Issue:
     """An issue of `rule`, coded with its id in the rule set's code system."""
-    return Issue(rule.severity, rule.code, rule.id, rule.text(**values), (expression,), None, rules.rule_system)
+    return Issue(rule.severity, rule.code, rule.id, rule.text(None, **values), (expression,), None, rules.rule_system)
 
 
 def _usable(case: EncounterCase, rule: Rule) -> tuple[CodedItem, ...]:

@@ -69,7 +69,7 @@ def _bearer(scope: Scope) -> bytes | None:
         if name == b"authorization":
             scheme, _, token = value.strip().partition(b" ")
             if scheme.lower() == b"bearer" and token.strip():
-                return token.strip()
+                return bytes(token.strip())
             return None
     return None
 

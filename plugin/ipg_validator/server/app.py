@@ -228,7 +228,7 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     else:
         text = str(exc.detail)
     code = _HTTP_ISSUE.get(exc.status_code, "processing")
-    return error_response(FhirError.of(exc.status_code, code, text), headers=exc.headers)
+    return error_response(FhirError.of(exc.status_code, code, text), headers=dict(exc.headers) if exc.headers is not None else None)
 
 
 async def _unexpected_error(request: Request, exc: Exception) -> Response:

@@ -126,7 +126,7 @@ def body_format(request: Request) -> str | None:
     """The format the body came in (as read, else as its Content-Type names it): JSON, XML, or None when unknown."""
     read = getattr(request.state, _BODY_FORMAT, None)
     if read is not None:
-        return read
+        return str(read)
     header = request.headers.get("content-type")
     if not header or not header.strip():
         return None

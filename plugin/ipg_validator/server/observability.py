@@ -94,7 +94,7 @@ def request_id(scope: Scope) -> str:
     (32 hex digits, as a UUID's; from `random`, which reseeds in every forked worker: ids, not secrets)."""
     for name, value in scope.get("headers", ()):
         if name == b"x-request-id":
-            text = value.decode("latin-1").strip()
+            text = str(value.decode("latin-1")).strip()
             if _SAFE_ID.fullmatch(text):
                 return text
     return f"{random.getrandbits(128):032x}"
@@ -255,7 +255,7 @@ def metrics_response() -> Response:
     """The Prometheus text exposition: every worker's samples when in multi-process mode."""
     if os.environ.get(MULTIPROC_ENV):
         registry = CollectorRegistry()
-        multiprocess.MultiProcessCollector(registry)
+        multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]  # prometheus_client leaves it untyped
     else:
         registry = REGISTRY
     return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)

@@ -6,7 +6,7 @@ The route class answers FhirErrors itself, so the router works the same when mou
 from __future__ import annotations
 
 from collections.abc import Callable, Coroutine
-from typing import Any
+from typing import Any, cast
 
 from fastapi.routing import APIRoute, APIRouter
 from starlette.requests import Request
@@ -58,7 +58,7 @@ def add_routes(target: APIRouter, source: APIRouter, prefix: str = "") -> None:
         if not isinstance(route, APIRoute):
             raise TypeError(f"{route!r} is not an APIRoute: include its router instead")
         target.add_api_route(
-            prefix + route.path, route.endpoint, methods=sorted(route.methods), name=route.name,
+            prefix + route.path, route.endpoint, methods=sorted(route.methods or ()), name=route.name,
             dependencies=route.dependencies, include_in_schema=route.include_in_schema,
             response_class=route.response_class, route_class_override=type(route),
         )
@@ -81,7 +81,7 @@ def index_of(request: Request) -> ContentIndex:
     index = getattr(request.state, _INDEX, None) or getattr(request.app.state, "index", None)
     if index is None:
         raise RuntimeError("No content index: set app.state.index or pass index= to fhir_router()")
-    return index
+    return cast(ContentIndex, index)
 
 
 def limits_of(request: Request) -> Limits:

@@ -155,7 +155,7 @@ def _forked_subprocess(config: uvicorn.Config, target: Callable[..., None], sock
     except (AttributeError, OSError, ValueError):
         stdin_fileno = None
     kwargs = {"config": config, "target": target, "sockets": sockets, "stdin_fileno": stdin_fileno}
-    return multiprocessing.get_context("fork").Process(target=started, kwargs=kwargs)
+    return multiprocessing.get_context("fork").Process(target=started, kwargs=kwargs)  # type: ignore[return-value]  # a Process in all but name
 
 
 def _run_workers(config: uvicorn.Config, *, fork: bool = False) -> None:
@@ -173,12 +173,12 @@ def _run_workers(config: uvicorn.Config, *, fork: bool = False) -> None:
     if bound.family in (socket.AF_INET, socket.AF_INET6) and bound.proto != socket.IPPROTO_TCP:
         sock = socket.socket(bound.family, bound.type, socket.IPPROTO_TCP, fileno=bound.detach())
         sock.set_inheritable(True)
-    spawned = multiprocess.get_subprocess
+    spawned = multiprocess.get_subprocess  # type: ignore[attr-defined]  # uvicorn's own hook, not exported
     if fork:
-        multiprocess.get_subprocess = _forked_subprocess  # what uvicorn's Process calls to make each worker
+        multiprocess.get_subprocess = _forked_subprocess  # type: ignore[attr-defined,assignment]  # what uvicorn's Process calls to make each worker
     try:
         Multiprocess(config, sockets=[sock]).run()
     except KeyboardInterrupt:  # pragma: no cover  (as uvicorn.run)
         pass
     finally:
-        multiprocess.get_subprocess = spawned
+        multiprocess.get_subprocess = spawned  # type: ignore[attr-defined]

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from enum import Enum
-from typing import Any
+from typing import Any, cast
 
 import orjson
 
@@ -281,7 +281,7 @@ class Compose:
                        if c.get("resourceType") == "ValueSet" and c.get("id") == reference[1:]), None)
             if vs is None:
                 raise ComposeError(messages.unknown_value_set(reference))
-            return vs
+            return cast(Resource, vs)
         url, version = split_canonical(reference)
         version = self.rules.value_set_version(url, version)
         vs = self.sources.value_set(url, version)

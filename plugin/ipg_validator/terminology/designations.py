@@ -12,7 +12,7 @@ has no display (a code system in no known language keeps it). Designations are a
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -68,7 +68,7 @@ def _choose(item: ExpansionItem, cs_language: str | None, tags: list[str], stric
     return (found["value"] if found is not None else None), _by_language(own)
 
 
-def _by_language(designations: list[Designation]) -> list[Designation]:
+def _by_language(designations: Sequence[Designation]) -> list[Designation]:
     return sorted(designations, key=lambda d: str(d.get("language") or ""))
 
 
@@ -78,7 +78,7 @@ def _own_language(cs_language: str | None, tags: list[str]) -> bool:
     return cs_language is None or any(matches_language(cs_language, [tag]) for tag in tags)
 
 
-def _first(item: ExpansionItem, cs_language: str | None, own: list[Designation], tags: list[str]) -> Designation | None:
+def _first(item: ExpansionItem, cs_language: str | None, own: Sequence[Designation], tags: list[str]) -> Designation | None:
     """The designation to show instead of the display, or None (the display is in a wanted language,
     or nothing is)."""
     for tag in tags:

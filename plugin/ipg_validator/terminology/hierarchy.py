@@ -24,9 +24,9 @@ def nest(items: list[ExpansionItem], systems: Mapping[str, CodeSystemIndex]) -> 
     for item in items:
         if not item.walk:
             continue
-        cs = by_url.get(f"{item.system}|{item.version}") if item.version else None
-        cs = cs or by_url.get(item.system)
-        concept = cs.get(item.code) if cs else None
+        found = by_url.get(f"{item.system}|{item.version}") if item.version else None
+        found = found or by_url.get(item.system)
+        concept = found.get(item.code) if found else None
         for parent in concept.parents if concept else ():
             if (item.system, parent) in present and parent != item.code:
                 parent_of[(item.system, item.code)] = (item.system, parent)
@@ -34,11 +34,11 @@ def nest(items: list[ExpansionItem], systems: Mapping[str, CodeSystemIndex]) -> 
     children: dict[tuple[str, str], list[ExpansionItem]] = {}
     roots: list[ExpansionItem] = []
     for item in items:
-        parent = parent_of.get((item.system, item.code))
-        if parent is None or _cycles(parent_of, (item.system, item.code)):
+        above = parent_of.get((item.system, item.code))
+        if above is None or _cycles(parent_of, (item.system, item.code)):
             roots.append(item)
         else:
-            children.setdefault(parent, []).append(item)
+            children.setdefault(above, []).append(item)
     return [_build(item, children, set()) for item in roots]
 
 

@@ -42,6 +42,7 @@ def newest_release_first(includes: Sequence[Resource]) -> list[Resource]:
         ordered = []
         while rest:
             best = newest(rest, lambda inc: inc.get("version"))
+            assert best is not None  # rest is not empty
             ordered.append(best)
             rest.remove(best)
         for n, inc in zip(slots, ordered):

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 from . import messages
 from ..content.codesystem import CodeSystemIndex
@@ -55,12 +55,12 @@ def include_for(sources: SourceChain, rules: VersionRules, vs: Resource, system:
         named = [inc for inc in found if (cs := sources.code_system(system, rules.resolve(system, inc.get("version"))))
                  and cs.version == coding.version]
         if named:
-            return named[0]
+            return cast(Resource, named[0])
     chosen = [pair for pair in holding if _shows(pair[1], coding)] or holding
     best = newest(chosen, lambda pair: pair[1].version)
     if best:
-        return best[0]
-    return newest(found, lambda inc: rules.resolve(system, inc.get("version"))) or found[0]
+        return cast(Resource, best[0])
+    return cast(Resource, newest(found, lambda inc: rules.resolve(system, inc.get("version"))) or found[0])
 
 
 def _shows(cs: CodeSystemIndex, coding: Coding) -> bool:

@@ -20,7 +20,8 @@ MEMO_LIMIT = 50_000  # answers a chain keeps; past it the memo starts again, so 
 class TerminologySource(Protocol):
     """Anything that can find code systems and value sets by canonical URL."""
 
-    code_systems: Mapping[str, Sequence[CodeSystemIndex]]  # url -> versions, for version messages
+    @property
+    def code_systems(self) -> Mapping[str, Sequence[CodeSystemIndex]]: ...  # url -> versions, for version messages
 
     def code_system(self, url: str, version: str | None = None) -> CodeSystemIndex | None: ...
 

@@ -67,7 +67,7 @@ def merge(base: dict[str, Any], supplement: CodeSystemIndex) -> dict[str, Any]:
     if extra:
         base["property"] = [*objects(base.get("property")), *extra]
     language = supplement.language
-    for concept in _concepts(objects(base.get("concept"))):
+    for concept in _concepts(_dicts(base.get("concept"))):
         added = supplement.concepts.get(concept["code"]) if isinstance(concept.get("code"), str) else None
         if added is None:
             continue
@@ -104,10 +104,15 @@ def _copy(cs: CodeSystemIndex | None) -> dict[str, Any] | None:
     return None if cs is None else copy.deepcopy(dict(cs.resource))
 
 
+def _dicts(value: Any) -> list[dict[str, Any]]:
+    """The JSON objects of an array in the copy being merged (plain dicts: it is ours to change)."""
+    return [v for v in value if isinstance(v, dict)] if isinstance(value, list) else []
+
+
 def _concepts(items: Iterable[dict[str, Any]]) -> Iterable[dict[str, Any]]:
     for item in items:
         yield item
-        yield from _concepts(objects(item.get("concept")))
+        yield from _concepts(_dicts(item.get("concept")))
 
 
 def _value(supplement: CodeSystemIndex, code: str, value: Any) -> dict[str, Any]:

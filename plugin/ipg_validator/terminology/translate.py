@@ -82,7 +82,7 @@ def translate(maps: Iterable[Resource], request: TranslateRequest) -> Translatio
 def equivalence(target: Mapping[str, Any]) -> str:
     """A target's R4 equivalence, from `equivalence` (R4) or `relationship` (R5)."""
     if isinstance(target.get("equivalence"), str):
-        return target["equivalence"]
+        return str(target["equivalence"])
     return EQUIVALENCE_OF.get(str(target.get("relationship")), "equivalent")
 
 

@@ -96,7 +96,7 @@ def _concept_in_value_set(results: list[ValidationResult], codings: Sequence[Cod
     codings that are not in it are noted as information, and no coding in it is the error."""
     broken = next((r for r in results if r.value_set_error), None)
     if broken is not None:
-        return ValidationResult(False, issues=[broken.value_set_error], codings=list(codings))
+        return ValidationResult(False, issues=[i for i in (broken.value_set_error,) if i is not None], codings=list(codings))
     members = [r for r in results if r.in_value_set]
     if not members and all(r.missing_release for r in results):  # the value set's release does not exist: unknown
         return replace(results[0], code=None, system=None, codings=list(codings),
@@ -122,7 +122,10 @@ def _concept_in_value_set(results: list[ValidationResult], codings: Sequence[Cod
 def _validate_one(sources: SourceChain, coding: Coding, vs: Resource | None, options: ValidateOptions,
                   rules: VersionRules) -> ValidationResult:
     issues: list[Issue] = []
-    done = lambda **kw: ValidationResult(result=not any(i.is_error for i in issues), issues=issues, **kw)  # noqa: E731
+
+    def done(**kw: Any) -> ValidationResult:
+        return ValidationResult(result=not any(i.is_error for i in issues), issues=issues, **kw)
+
     code = coding.code or ""
     if not coding.system and options.infer_system and vs is not None:
         inferred = _infer_system(sources, vs, code)
@@ -135,8 +138,8 @@ def _validate_one(sources: SourceChain, coding: Coding, vs: Resource | None, opt
             return done(code=code)
     if not coding.system:
         hint = _looks_like(sources, None, code)
-        in_vs = vs is not None and not hint
-        issues.append(messages.no_system(coding.path or "code" if in_vs else coding.at("system"), hint, WARNING if in_vs else ERROR))
+        checkable = vs is not None and not hint
+        issues.append(messages.no_system(coding.path or "code" if checkable else coding.at("system"), hint, WARNING if checkable else ERROR))
         if vs is not None:
             issues.append(_not_in(vs, "", code, coding))
         return done(code=code)
@@ -181,7 +184,8 @@ def _validate_one(sources: SourceChain, coding: Coding, vs: Resource | None, opt
             issues += _concept_issues(cs, concept, coding, options, fmt is not None)
     if options.membership_only:
         issues = [i for i in issues if i.message_id not in ("Unknown_Code_in_Version",)]
-    in_vs, vs_error = None, None
+    in_vs: bool | None = None
+    vs_error: Issue | None = None
     if vs is not None:
         active_only = options.active_only or (vs.get("compose") or {}).get("inactive") is False
         if active_only and concept is not None and concept.inactive:
@@ -224,7 +228,10 @@ def _missing_release(sources: SourceChain, rules: VersionRules, coding: Coding, 
 def _unknown_system(sources: SourceChain, coding: Coding, system: str, vs: Resource | None, issues: list[Issue]) -> ValidationResult:
     """The code system is not known: say so, and (when the value set does not name it) that the code is not in it."""
     code = coding.code or ""
-    done = lambda **kw: ValidationResult(result=False, issues=issues, system=system, code=code, **kw)  # noqa: E731
+
+    def done(**kw: Any) -> ValidationResult:
+        return ValidationResult(result=False, issues=issues, system=system, code=code, **kw)
+
     if vs is not None and sources.value_set(system) is not None:
         issues.append(messages.system_is_value_set(system, coding.at("system")))
         issues.append(_not_in(vs, system, code, coding))

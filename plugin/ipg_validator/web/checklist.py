@@ -76,12 +76,17 @@ def _lines(judge: _Judge, rule: Rule, case: EncounterCase, errors: set[str]) -> 
     vs = judge.index.value_set(url) or {}
     members = judge.members(url)
     if rule.kind == "require-each":
-        return [_line(judge, rule, case, errors, code, display, [(code, display)], lambda i, c=code: i.code == c, [code])
+        return [_line(judge, rule, case, errors, code, display, [(code, display)], _coded_as(code), [code])
                 for code, display in members]
     parts = _label_parts(judge.index, vs, frozenset()) or [c for c, _ in members]
     label = value_set_label(judge.index, vs) or " or ".join(parts)
     title = members[0][1] if len(members) == 1 and parts == [members[0][0]] else vs.get("title") or vs.get("name") or url
     return [_line(judge, rule, case, errors, label, title, members, lambda i: True, parts)]
+
+
+def _coded_as(code: str) -> Callable[[CodedItem], bool]:
+    """Whether an item carries `code`."""
+    return lambda item: item.code == code
 
 
 def _line(judge: _Judge, rule: Rule, case: EncounterCase, errors: set[str], label: str, title: str | None,
