@@ -12,7 +12,7 @@ from ipg_validator.content.index import ContentIndex
 from ipg_validator.content.loader import ContentError, load_content
 from ipg_validator.content.ruleset import BUNDLE_KINDS, GUIDANCE_KINDS, Rule, RuleError, RuleSet, read_rule_set
 
-from support.rules import PROFILE, RULE_SYSTEM, rule_index, shipped_rules_data
+from support.rules import PROFILE, RULE_SYSTEM, rule_index, rules, shipped_rules_data  # noqa: F401  (rules: a fixture)
 
 # ---------------------------------------------------------------- the shipped rule set
 
@@ -287,3 +287,16 @@ def test_rule_text_never_raises_on_an_unfilled_placeholder(message: str, visible
     # "a missing value is left visible, never an error": a rules file is content, and a
     # placeholder its author got wrong must not fail a validation.
     assert _rule(message).text(code="x") == "See " + visible  # messages start with a capital
+
+
+def test_the_summary_verdicts_are_worded_in_the_rules_file() -> None:
+    """The summary's three verdicts come from the rule set (a second guidance words its own), and a summary
+    rule without them is refused by name, not a KeyError at the first encounter."""
+    data = shipped_rules_data()
+    summary = data["rules"][rule_index(data, "ipg672-summary")]
+    rules = read_rule_set(data)
+    assert {k: rules.of_kind("summary").phrase(k, errors="2 errors") for k in ("not-applied", "coded", "not-coded")} == {
+        k: v.replace("{errors}", "2 errors") for k, v in summary["messages"].items()}
+    summary["messages"] = {"coded": "fine"}
+    with pytest.raises(RuleError, match="ipg672-summary.*not-applied, not-coded missing"):
+        read_rule_set(data)

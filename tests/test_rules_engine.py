@@ -20,7 +20,9 @@ from support.rules import (
     complete_diagnoses,
     complete_procedures,
     diag,
+    judge,  # noqa: F401  (a fixture)
     proc,
+    rules,  # noqa: F401  (a fixture)
     run,
 )
 

@@ -183,9 +183,10 @@ class _Judge:
         if so_far or any(i.is_error for i in found):
             places = (group.expression, *[e.path for e in (*procedures, *conditions)])
             errors = sum(1 for i in (*so_far, *found) if i.is_error and i.expression and i.expression[0].startswith(places))
-        verdict = ("not checked against the IPG672 rules" if not applies
-                   else "coded as IPG672 recommends" if not errors else f"not coded as IPG672 recommends: {errors} error{'s' if errors != 1 else ''}")
-        summary = finding(rules, rules.of_kind("summary"), group.expression, encounter=group.label,
+        rule = rules.of_kind("summary")
+        verdict = (rule.phrase("not-applied") if not applies else rule.phrase("coded") if not errors
+                   else rule.phrase("not-coded", errors=f"{errors} error{'s' if errors != 1 else ''}"))
+        summary = finding(rules, rule, group.expression, encounter=group.label,
                           procedures=_codes(case.procedures), diagnoses=_codes(case.diagnoses), verdict=verdict)
         return [*found, summary]
 

@@ -59,12 +59,16 @@ class Rule:
 
     def text(self, variant: str | None = None, **values: object) -> str:
         """The message (or its named variant) with its `{name}` placeholders filled; a missing value is left visible, never an error."""
+        text = self.phrase(variant, **values)
+        return text[:1].upper() + text[1:]
+
+    def phrase(self, variant: str | None = None, **values: object) -> str:
+        """As `text`, but as written (not capitalised): a wording that goes inside another message."""
         if self.standard_text is not None and "standard" not in values:
             values["standard"] = self.standard_text
         template, names = self._template if variant is None else _template(dict(self.variants)[variant])
         text = template.format_map(values if names <= values.keys() else _Visible(values))
-        text = " ".join(text.split())  # an empty value (a code with no known title) leaves no gap
-        return text[:1].upper() + text[1:]
+        return " ".join(text.split())  # an empty value (a code with no known title) leaves no gap
 
     @cached_property
     def _template(self) -> tuple[str, frozenset[str]]:
@@ -208,12 +212,18 @@ def _rule(n: int, data: Any, standards: Mapping[str, str]) -> Rule:
     if kind in GUIDANCE_KINDS - BOTH_LISTS and target not in LISTS:
         raise RuleError(f"{where}: 'in' must be procedures or diagnoses")
     standard, variants = _text(data.get("standard")), _variants(where, data.get("messages", {}))
+    missing = [name for name in VERDICTS if kind == "summary" and name not in dict(variants)]
+    if missing:
+        raise RuleError(f"{where}: a summary rule words its verdicts in 'messages': {', '.join(missing)} missing")
     return Rule(
         id=data["id"], kind=kind, severity=data["severity"], code=code, message=message,
         standard=standard, target=target, value_sets=tuple(raw_sets),
         statuses=_statuses(where, kind, data.get("statuses")), systems=_pairs(where, "systems", data.get("systems", {})),
         variants=variants, standard_text=_standard_text(where, standard, standards, (message, *(m for _, m in variants))),
     )
+
+
+VERDICTS = ("not-applied", "coded", "not-coded")  # the summary's verdict wordings ({errors} in not-coded)
 
 
 def _statuses(where: str, kind: str, raw: Any) -> tuple[tuple[str, frozenset[str]], ...]:
