@@ -15,7 +15,7 @@ from fhir.resources.R4B.operationoutcome import OperationOutcome
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from ipg_validator.bundle.codings import coded_items
-from ipg_validator.bundle.validate import _Judge, validate_bundle
+from ipg_validator.bundle.validate import Judge, validate_bundle
 from ipg_validator.content.index import ContentIndex
 from ipg_validator.content.loader import load_content
 from ipg_validator.core.systems import ICD10_UK, OPCS4
@@ -274,7 +274,7 @@ def test_nothing_dropped(bundle: dict[str, Any]) -> None:
     outcome = validate_bundle(bundle, INDEX)
     places = [i["expression"][0] for i in outcome["issue"] if "expression" in i]
     summary_texts = [i["details"]["text"] for i in rule_issues(outcome, "ipg672-summary")]
-    judge = _Judge(INDEX, set())
+    judge = Judge(INDEX, set())
     for n in coded_indices(bundle):
         if any(at(p, n) for p in places):
             continue  # reported at its own place: unresolved, uncoded, ambiguous, a coding finding...

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from hypothesis import given, settings, strategies as st
 from ipg_validator.bundle.placeless import Judged, Shape, judge_case
-from ipg_validator.bundle.validate import _Judge
+from ipg_validator.bundle.validate import Judge
 from ipg_validator.content.index import ContentIndex
 from ipg_validator.rules.case import CodedItem, EncounterCase
 from ipg_validator.content.ruleset import RuleSet
@@ -54,14 +54,14 @@ MEMO: dict[Shape, Judged] = {}  # shared across examples, so later ones meet sha
 @settings(max_examples=300)
 @given(cases())
 def test_remembered_findings_equal_fresh_ones(index: ContentIndex, rules: RuleSet, case: EncounterCase) -> None:
-    judge = _Judge(index, set())
+    judge = Judge(index, set())
     fresh = judge_case(rules, case, judge.member, judge.members, None)
     assert judge_case(rules, case, judge.member, judge.members, MEMO) == fresh
     assert judge_case(rules, case, judge.member, judge.members, MEMO) == fresh
 
 
 def test_cases_with_the_same_codes_share_one_judgement(index: ContentIndex, rules: RuleSet) -> None:
-    judge = _Judge(index, set())
+    judge = Judge(index, set())
     memo: dict[Shape, Judged] = {}
 
     def at(n: int) -> EncounterCase:

@@ -421,3 +421,28 @@ def test_without_chromium_the_tests_skip_but_fail_under_ci(monkeypatch: pytest.M
     monkeypatch.setenv("CI", "true")
     with pytest.raises(pytest.fail.Exception, match="CI=true"):
         _unavailable("/usr/bin/chromium is not installed")
+
+
+def test_the_checklist_reads_each_example_encounter_as_validation_does() -> None:
+    """For every example, each encounter's checklist applies exactly when its summary in the OperationOutcome
+    does not say 'not checked', and lists the codings the summary's code strings name, in the same order."""
+    from ipg_validator import validate_bundle
+    from ipg_validator.content.loader import load_content
+    from ipg_validator.web.checklist import bundle_checklists
+
+    index = load_content()
+    checked = 0
+    for path in sorted((ROOT / "examples").glob("*.json")):
+        if path.name.endswith(".expected.json"):
+            continue
+        bundle = json.loads(path.read_text(encoding="utf-8"))
+        summaries = [i for i in validate_bundle(path.read_bytes(), index)["issue"]
+                     if i["details"]["coding"][0]["code"] == "ipg672-summary"]
+        by_place = {s["expression"][0]: s["details"]["text"] for s in summaries}
+        for checklist in bundle_checklists(index, bundle):
+            text = by_place[checklist["expression"]]
+            assert checklist["applies"] is ("not checked against" not in text), (path.name, checklist["encounter"], text)
+            procedures = " ".join(c["code"] for c in checklist["procedures"]) or "(none)"
+            assert f"procedures {procedures};" in text, (path.name, procedures, text)
+            checked += 1
+    assert checked >= 47

@@ -7,7 +7,7 @@ import json
 from typing import Any
 
 import pytest
-from ipg_validator.bundle.validate import _Judge
+from ipg_validator.bundle.validate import Judge
 from ipg_validator.content.index import ContentIndex
 from ipg_validator.rules.case import CodedItem, EncounterCase
 from ipg_validator.rules.engine import evaluate
@@ -74,10 +74,10 @@ def rules(index: ContentIndex) -> RuleSet:
 
 
 @pytest.fixture()
-def judge(index: ContentIndex) -> _Judge:
-    return _Judge(index, set())
+def judge(index: ContentIndex) -> Judge:
+    return Judge(index, set())
 
 
-def run(rules: RuleSet, judge: _Judge, c: EncounterCase, rule_id: str | None = None) -> list[Issue]:
+def run(rules: RuleSet, judge: Judge, c: EncounterCase, rule_id: str | None = None) -> list[Issue]:
     issues = evaluate(rules, c, judge.member, judge.members)
     return [i for i in issues if rule_id is None or i.tx_code == rule_id]

@@ -57,8 +57,8 @@ def bundle_findings(data: bytes | str | Resource, index: ContentIndex, *, profil
         kind = bundle.get("resourceType") if isinstance(bundle, dict) else type(bundle).__name__
         return [Issue("error", "structure", "invalid-data", f"Expected a Bundle, got {kind!r}: send the encounter as a Bundle (or use Procedure/$validate or Condition/$validate)", ("Bundle",), "NOT_A_BUNDLE")]
     issues = bundle_issues(bundle) if structure else []
-    entries = _entries(bundle)
-    judge = _Judge(index, _profiles(bundle, profile))
+    entries = bundle_entries(bundle)
+    judge = Judge(index, claimed_profiles(bundle, profile))
     for rules in index.rule_sets:
         issues += judge.bundle(entries, rules)
     if not index.rule_sets:
@@ -72,7 +72,7 @@ def resource_findings(resource: Resource, index: ContentIndex, kind: str) -> lis
         got = resource.get("resourceType") if isinstance(resource, dict) else type(resource).__name__
         return [Issue("error", "structure", "invalid-data", f"Expected a {kind}, got {got!r}", (kind,), "WRONG_RESOURCE_TYPE")]
     issues = structure_issues(resource, kind)
-    judge = _Judge(index, set())
+    judge = Judge(index, set())
     target = "procedures" if kind == "Procedure" else "diagnoses"
     if not index.rule_sets:
         issues += coded_items(judge.sources, resource, kind, judge.codings)[1]
@@ -101,8 +101,9 @@ class _Memo:
 _MEMOS: WeakKeyDictionary[ContentIndex, _Memo] = WeakKeyDictionary()
 
 
-class _Judge:
-    """Holds what validations over one index share: the source chain and memoised value-set answers."""
+class Judge:
+    """Holds what validations over one index share: the source chain and memoised value-set answers
+    (also the web checklist's way to the same answers, through `bundle.reading`)."""
 
     def __init__(self, index: ContentIndex, profiles: set[str]) -> None:
         self.index = index
@@ -163,8 +164,9 @@ class _Judge:
             errors += [i for i in found if i.is_error]
         return issues
 
-    def encounter(self, group: Group, coded: dict[int, list[CodedItem]], rules: RuleSet, so_far: list[Issue], refs: References | None = None) -> list[Issue]:
-        """The rules' findings on one encounter and its summary; `so_far` holds (at least) the errors found before it."""
+    def case(self, group: Group, coded: Mapping[int, list[CodedItem]], rules: RuleSet,
+             refs: References | None = None) -> tuple[list[Entry], list[Entry], EncounterCase]:
+        """An encounter's procedures and conditions in rank order, and the case the rules judge."""
         procedures, conditions = rank_order(group, refs)
         case = EncounterCase(
             group.label, group.expression,
@@ -174,6 +176,11 @@ class _Judge:
             group.encounter is not None,
             rules.profile is not None and rules.profile in self.profiles,
         )
+        return procedures, conditions, case
+
+    def encounter(self, group: Group, coded: dict[int, list[CodedItem]], rules: RuleSet, so_far: list[Issue], refs: References | None = None) -> list[Issue]:
+        """The rules' findings on one encounter and its summary; `so_far` holds (at least) the errors found before it."""
+        procedures, conditions, case = self.case(group, coded, rules, refs)
         stopped = encounter_status(rules, group.encounter)
         if stopped is not None:  # entered-in-error, cancelled: its codings were checked, the guidance does not apply
             applies, found = False, [finding(rules, rules.of_kind("encounter-status"), group.expression, encounter=group.label, status=stopped)]
@@ -221,7 +228,8 @@ def _parsed(data: bytes | str | Resource, structure: bool) -> Any:
         return Issue("error", "structure", "invalid-data", f"The input is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}", (), "NOT_JSON")
 
 
-def _entries(bundle: Resource) -> list[Entry]:
+def bundle_entries(bundle: Resource) -> list[Entry]:
+    """The entries that hold a resource, with their place in the Bundle."""
     entries = bundle.get("entry")
     if not isinstance(entries, list):
         return []
@@ -234,7 +242,8 @@ def _entries(bundle: Resource) -> list[Entry]:
     return out
 
 
-def _profiles(bundle: Resource, profile: str | None) -> set[str]:
+def claimed_profiles(bundle: Resource, profile: str | None) -> set[str]:
+    """The profiles the Bundle claims in meta.profile, and the one asked for (versions left off)."""
     meta = bundle.get("meta")
     claimed = meta.get("profile") if isinstance(meta, dict) else None
     names = {p.split("|")[0] for p in (claimed if isinstance(claimed, list) else []) if isinstance(p, str)}

@@ -15,14 +15,13 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from ..bundle.grouping import Group, group_entries, rank_order
-from ..bundle.records import encounter_status, read_record
-from ..bundle.validate import _entries, _Judge, _profiles  # the engine's own reading of a Bundle
+from ..bundle.reading import EncounterReading, read_encounters
+from ..bundle.records import encounter_status
+from ..bundle.validate import Judge
 from ..content.index import ContentIndex
 from ..rules.case import HIDDEN, CodedItem, EncounterCase
 from ..rules.engine import in_scope
-from ..content.ruleset import Rule, RuleSet
-from ..core.results import Issue
+from ..content.ruleset import Rule
 
 LINE_KINDS = ("require-each", "require-any")
 PRESENT, MISSING, WRONG = "present", "missing", "wrong"
@@ -33,32 +32,16 @@ def bundle_checklists(index: ContentIndex, body: Any, *, profile: str | None = N
     bundle = _unwrap(body)
     if not isinstance(bundle, dict) or bundle.get("resourceType") != "Bundle":
         return []
-    entries = _entries(bundle)
-    judge = _Judge(index, _profiles(bundle, profile))
-    out: list[dict[str, Any]] = []
-    for rules in index.rule_sets:
-        coded: dict[int, tuple[list[CodedItem], list[Issue]]] = {
-            e.index: read_record(judge.sources, None, rules, e) for e in entries if e.kind in ("Procedure", "Condition")
-        }
-        for group in group_entries(entries, rules).groups:
-            out.append(_encounter(judge, rules, group, coded))
-    return out
+    judge, encounters = read_encounters(bundle, index, profile=profile)
+    return [_encounter(judge, reading) for reading in encounters]
 
 
-def _encounter(judge: _Judge, rules: RuleSet, group: Group, coded: Mapping[int, tuple[list[CodedItem], list[Issue]]]) -> dict[str, Any]:
-    procedures, conditions = rank_order(group)
-    case = EncounterCase(
-        label=group.label, expression=group.expression,
-        procedures=tuple(i for e in procedures for i in coded[e.index][0]),
-        diagnoses=tuple(i for e in conditions for i in coded[e.index][0]),
-        has_encounter=group.encounter is not None,
-        forced=rules.profile is not None and rules.profile in judge.profiles,
-    )
-    errors = {i.expression[0] for e in (*procedures, *conditions) for i in coded[e.index][1] if i.is_error and i.expression}
+def _encounter(judge: Judge, reading: EncounterReading) -> dict[str, Any]:
+    rules, group, case = reading.rules, reading.group, reading.case
     return {
         "encounter": group.label,
         "expression": group.expression,
-        "resources": [group.expression, *(e.path for e in (*procedures, *conditions))],
+        "resources": [group.expression, *(e.path for e in (*reading.procedures, *reading.conditions))],
         "guidance": rules.title,
         "ruleSet": rules.id,
         "summaryRule": rules.of_kind("summary").id,  # the rule id of the encounter's summary issue in the OperationOutcome
@@ -67,11 +50,11 @@ def _encounter(judge: _Judge, rules: RuleSet, group: Group, coded: Mapping[int, 
         "diagnoses": [_coding(i, n) for n, i in enumerate(_shown(case.diagnoses), 1)],
         # codings that do not count (record status, other code system, wrong classification), as the summary leaves them out
         "notCounted": [{**_coding(i, n), "state": i.state} for n, i in enumerate((*case.procedures, *case.diagnoses), 1) if i.state in HIDDEN],
-        "items": [line for rule in rules.guidance_rules if rule.kind in LINE_KINDS for line in _lines(judge, rule, case, errors)],
+        "items": [line for rule in rules.guidance_rules if rule.kind in LINE_KINDS for line in _lines(judge, rule, case, set(reading.errors))],
     }
 
 
-def _lines(judge: _Judge, rule: Rule, case: EncounterCase, errors: set[str]) -> list[dict[str, Any]]:
+def _lines(judge: Judge, rule: Rule, case: EncounterCase, errors: set[str]) -> list[dict[str, Any]]:
     url = rule.value_sets[0]
     vs = judge.index.value_set(url) or {}
     members = judge.members(url)
@@ -89,7 +72,7 @@ def _coded_as(code: str) -> Callable[[CodedItem], bool]:
     return lambda item: item.code == code
 
 
-def _line(judge: _Judge, rule: Rule, case: EncounterCase, errors: set[str], label: str, title: str | None,
+def _line(judge: Judge, rule: Rule, case: EncounterCase, errors: set[str], label: str, title: str | None,
           codes: Sequence[tuple[str, str | None]], matches: Callable[[CodedItem], bool], parts: Sequence[str]) -> dict[str, Any]:
     url = rule.value_sets[0]
     items = case.items(rule.target or "procedures")
