@@ -42,25 +42,7 @@ def _cores() -> int:
         return max(1, os.cpu_count() or 1)
 
 
-SETTINGS: tuple[Setting, ...] = (
-    Setting("IPG_HOST", "--host", "127.0.0.1", "Interface to listen on (the container image sets 0.0.0.0)."),
-    Setting("IPG_PORT", "--port", "8080", "Port to listen on."),
-    Setting("IPG_WORKERS", "--workers", "number of cores", "Worker processes; each loads the content and answers requests."),
-    Setting("IPG_LOG_LEVEL", "--log-level", "info", "critical, error, warning, info, debug or trace; `info` logs one JSON line per request."),
-    Setting("IPG_CONTENT", "--content", "(none)", f"Extra content folders (e.g. a TRUD import), `{os.pathsep}`-separated; the shipped content is always loaded."),
-    Setting("IPG_MAX_BODY_BYTES", "--max-body-bytes", "10485760", "Largest request body (413)."),
-    Setting("IPG_MAX_JSON_DEPTH", "--max-json-depth", "100", f"Deepest JSON nesting of a body (413); at most {ORJSON_MAX_DEPTH}."),
-    Setting("IPG_MAX_BUNDLE_ENTRIES", "--max-bundle-entries", "10000", "Most entries in a Bundle sent to $validate (413)."),
-    Setting("IPG_MAX_TX_RESOURCES", "--max-tx-resources", "50", "Most `tx-resource` parameters in one request (413)."),
-    Setting("IPG_MAX_TX_RESOURCE_BYTES", "--max-tx-resource-bytes", "5242880", "Largest total size of the `tx-resource` parameters (413)."),
-    Setting("IPG_MAX_EXPANSION", "--max-expansion", "10000", "Most codes in one $expand (422)."),
-    Setting("IPG_TIME_BUDGET", "--time-budget", "30", "Seconds a /fhir request may take before it is answered 503 (0: no budget)."),
-    Setting("IPG_GRACEFUL_TIMEOUT", "--graceful-timeout", "30", "Seconds requests in flight get to finish on shutdown (SIGTERM)."),
-    Setting("IPG_API_KEYS", None, "(none)", "Comma-separated bearer tokens; when any is set, /fhir requires one (401)."),
-    Setting("IPG_API_KEYS_FILE", "--api-keys-file", "(none)", "File of bearer tokens, one per line (`#` comments); added to IPG_API_KEYS."),
-    Setting("IPG_CORS_ORIGINS", "--cors-origin", "(none)", "Comma-separated origins allowed to call the API from a browser (`*` for any)."),
-)
-
+CONTENT_ENV = "IPG_CONTENT"
 LOG_LEVELS = ("critical", "error", "warning", "info", "debug", "trace")
 _LIMIT_VARS = {
     "IPG_MAX_BODY_BYTES": "max_body_bytes",
@@ -98,20 +80,21 @@ class Settings:
                 limits = replace(limits, **{name: _integer(env, var, minimum=1)})
         if limits.max_json_depth > ORJSON_MAX_DEPTH:
             raise SettingsError("IPG_MAX_JSON_DEPTH", str(limits.max_json_depth), f"at most {ORJSON_MAX_DEPTH} (the JSON parser's own limit)")
-        level = env.get("IPG_LOG_LEVEL", "info").strip().lower()
+        default = cls()
+        level = env.get("IPG_LOG_LEVEL", default.log_level).strip().lower()
         if level not in LOG_LEVELS:
             raise SettingsError("IPG_LOG_LEVEL", repr(level), f"use one of {', '.join(LOG_LEVELS)}")
         keys_file = Path(env["IPG_API_KEYS_FILE"]) if "IPG_API_KEYS_FILE" in env else None
         keys = _split(env.get("IPG_API_KEYS", "")) + (_read_keys(keys_file) if keys_file else ())
         return cls(
-            host=env.get("IPG_HOST", "127.0.0.1").strip(),
-            port=_integer(env, "IPG_PORT", minimum=0, maximum=65535) if "IPG_PORT" in env else 8080,
-            workers=_integer(env, "IPG_WORKERS", minimum=1) if "IPG_WORKERS" in env else _cores(),
+            host=env.get("IPG_HOST", default.host).strip(),
+            port=_integer(env, "IPG_PORT", minimum=0, maximum=65535) if "IPG_PORT" in env else default.port,
+            workers=_integer(env, "IPG_WORKERS", minimum=1) if "IPG_WORKERS" in env else default.workers,
             log_level=level,
-            content=tuple(Path(p) for p in env.get("IPG_CONTENT", "").split(os.pathsep) if p.strip()),
+            content=content_from_env(env),
             limits=limits,
-            time_budget=_seconds(env, "IPG_TIME_BUDGET", 30.0),
-            graceful_timeout=_seconds(env, "IPG_GRACEFUL_TIMEOUT", 30.0),
+            time_budget=_seconds(env, "IPG_TIME_BUDGET", default.time_budget),
+            graceful_timeout=_seconds(env, "IPG_GRACEFUL_TIMEOUT", default.graceful_timeout),
             api_keys=tuple(dict.fromkeys(keys)),
             api_keys_file=keys_file,
             cors_origins=_split(env.get("IPG_CORS_ORIGINS", "")),
@@ -124,7 +107,7 @@ class Settings:
             "IPG_PORT": str(self.port),
             "IPG_WORKERS": str(self.workers),
             "IPG_LOG_LEVEL": self.log_level,
-            "IPG_CONTENT": os.pathsep.join(str(p.resolve()) for p in self.content),
+            CONTENT_ENV: os.pathsep.join(str(p.resolve()) for p in self.content),
             "IPG_TIME_BUDGET": repr(self.time_budget),
             "IPG_GRACEFUL_TIMEOUT": repr(self.graceful_timeout),
             "IPG_CORS_ORIGINS": ",".join(self.cors_origins),
@@ -133,6 +116,33 @@ class Settings:
         if self.api_keys_file is not None:
             out["IPG_API_KEYS_FILE"] = str(self.api_keys_file.resolve())
         return out
+
+
+_DEFAULTS = Settings()  # the table below shows the dataclass's own defaults
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting("IPG_HOST", "--host", _DEFAULTS.host, "Interface to listen on (the container image sets 0.0.0.0)."),
+    Setting("IPG_PORT", "--port", str(_DEFAULTS.port), "Port to listen on."),
+    Setting("IPG_WORKERS", "--workers", "number of cores", "Worker processes; each loads the content and answers requests."),
+    Setting("IPG_LOG_LEVEL", "--log-level", _DEFAULTS.log_level, "critical, error, warning, info, debug or trace; `info` logs one JSON line per request."),
+    Setting(CONTENT_ENV, "--content", "(none)", f"Extra content folders (e.g. a TRUD import), `{os.pathsep}`-separated; the shipped content is always loaded."),
+    Setting("IPG_MAX_BODY_BYTES", "--max-body-bytes", str(_DEFAULTS.limits.max_body_bytes), "Largest request body (413)."),
+    Setting("IPG_MAX_JSON_DEPTH", "--max-json-depth", str(_DEFAULTS.limits.max_json_depth), f"Deepest JSON nesting of a body (413); at most {ORJSON_MAX_DEPTH}."),
+    Setting("IPG_MAX_BUNDLE_ENTRIES", "--max-bundle-entries", str(_DEFAULTS.limits.max_bundle_entries), "Most entries in a Bundle sent to $validate (413)."),
+    Setting("IPG_MAX_TX_RESOURCES", "--max-tx-resources", str(_DEFAULTS.limits.max_tx_resources), "Most `tx-resource` parameters in one request (413)."),
+    Setting("IPG_MAX_TX_RESOURCE_BYTES", "--max-tx-resource-bytes", str(_DEFAULTS.limits.max_tx_resource_bytes), "Largest total size of the `tx-resource` parameters (413)."),
+    Setting("IPG_MAX_EXPANSION", "--max-expansion", str(_DEFAULTS.limits.max_expansion), "Most codes in one $expand (422)."),
+    Setting("IPG_TIME_BUDGET", "--time-budget", f"{_DEFAULTS.time_budget:g}", "Seconds a /fhir request may take before it is answered 503 (0: no budget)."),
+    Setting("IPG_GRACEFUL_TIMEOUT", "--graceful-timeout", f"{_DEFAULTS.graceful_timeout:g}", "Seconds requests in flight get to finish on shutdown (SIGTERM)."),
+    Setting("IPG_API_KEYS", None, "(none)", "Comma-separated bearer tokens; when any is set, /fhir requires one (401)."),
+    Setting("IPG_API_KEYS_FILE", "--api-keys-file", "(none)", "File of bearer tokens, one per line (`#` comments); added to IPG_API_KEYS."),
+    Setting("IPG_CORS_ORIGINS", "--cors-origin", "(none)", "Comma-separated origins allowed to call the API from a browser (`*` for any)."),
+)
+
+
+def content_from_env(environ: Mapping[str, str]) -> tuple[Path, ...]:
+    """The extra content folders named in IPG_CONTENT (`os.pathsep`-separated; empty parts skipped)."""
+    return tuple(Path(p) for p in environ.get(CONTENT_ENV, "").split(os.pathsep) if p.strip())
 
 
 METRICS_ENV = "PROMETHEUS_MULTIPROC_DIR"
@@ -174,7 +184,7 @@ def flag_overrides(**flags: Any) -> dict[str, str]:
             continue
         var = by_flag[name]
         if isinstance(value, (list, tuple)):
-            out[var] = (os.pathsep if var == "IPG_CONTENT" else ",").join(str(v) for v in value)
+            out[var] = (os.pathsep if var == CONTENT_ENV else ",").join(str(v) for v in value)
         else:
             out[var] = str(value)
     return out

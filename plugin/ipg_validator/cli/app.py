@@ -13,17 +13,14 @@ import typer
 
 from . import output as show
 from .bulk import bulk as bulk_command
-from .common import (
-    CONTENT_ENV, ContentOpt, JsonOpt, fail, fhir_failure, infer_system, load_index,
-    resolve_system, resolve_value_set,
-)
+from .common import ContentOpt, JsonOpt, fail, fhir_failure, infer_system, load_index, resolve_system, resolve_value_set
 from .validate import validate as validate_command
 from ..content.trud import TrudFormatError, import_trud
 from ..core.errors import FhirError
 from ..core.outcome import operation_outcome
 from ..fhir.parameters import Params
 from ..fhir.terminology_ops import expand_op, lookup_answer, validate_code_op
-from ..settings import SETTINGS, Settings, SettingsError, flag_overrides
+from ..settings import CONTENT_ENV, SETTINGS, Settings, SettingsError, flag_overrides
 from ..terminology.sources import split_canonical
 from ..terminology import messages
 from ..terminology.formats import format_for

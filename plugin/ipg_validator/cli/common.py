@@ -17,8 +17,8 @@ from ..core.errors import FhirError
 from ..core.outcome import operation_outcome
 from ..terminology.sources import split_canonical
 from ..core.systems import ICD10_UK, OPCS4
+from ..settings import CONTENT_ENV, content_from_env
 
-CONTENT_ENV = "IPG_CONTENT"
 SYSTEM_SHORTHANDS = {"opcs4": OPCS4, "opcs-4": OPCS4, "icd10": ICD10_UK, "icd-10": ICD10_UK}
 
 ContentOpt = Annotated[
@@ -40,7 +40,7 @@ def content_folders(content: Optional[list[Path]]) -> list[Path]:
     """The `--content` folders, else those named in IPG_CONTENT."""
     if content:
         return list(content)
-    return [Path(p) for p in os.environ.get(CONTENT_ENV, "").split(os.pathsep) if p.strip()]
+    return list(content_from_env(os.environ))
 
 
 def load_index(content: Optional[list[Path]]) -> ContentIndex:
