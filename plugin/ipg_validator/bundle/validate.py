@@ -11,7 +11,6 @@ from collections.abc import Mapping
 from dataclasses import replace
 from functools import lru_cache
 from typing import Any
-from weakref import WeakKeyDictionary
 
 import orjson
 
@@ -26,7 +25,8 @@ from ..content.ruleset import RuleSet
 from ..terminology.compose import Compose, ComposeError, Membership
 from ..terminology.expand import expand
 from ..core.results import Issue
-from ..terminology.sources import MEMO_LIMIT, SourceChain
+from ..terminology.engine import engine_for
+from ..terminology.memo import Memo
 from .codings import Key as CodingKey, coded_items
 from .grouping import Entry, Group, group_entries, rank_order
 from .placeless import Judged, Shape, judge_case
@@ -86,46 +86,23 @@ def resource_findings(resource: Resource, index: ContentIndex, kind: str) -> lis
     return issues
 
 
-class _Memo:
-    """Membership and expansions derived from one immutable index, kept while the index lives."""
-
-    LIMIT = MEMO_LIMIT  # answers kept; past it the memo starts again, so hostile input cannot grow it
-
-    def __init__(self) -> None:
-        self.member: dict[tuple[str, str | None, str], bool] = {}
-        self.codes: dict[str, list[tuple[str, str | None]]] = {}
-        self.codings: dict[CodingKey, Any] = {}  # (system, code, version, display) -> the check of that coding
-        self.cases: dict[Shape, Judged] = {}  # an encounter's codes, places left out -> the rules' findings
-
-
-_MEMOS: WeakKeyDictionary[ContentIndex, _Memo] = WeakKeyDictionary()
-
-
 class Judge:
     """Holds what validations over one index share: the source chain and memoised value-set answers
     (also the web checklist's way to the same answers, through `bundle.reading`)."""
 
     def __init__(self, index: ContentIndex, profiles: set[str]) -> None:
+        engine = engine_for(index)
         self.index = index
-        self.sources = SourceChain([index])
+        self.sources = engine.content_sources  # the content alone: a Bundle's codings are judged against it
         self.profiles = profiles
-        memo = _MEMOS.get(index)
-        if memo is None:
-            memo = _MEMOS.setdefault(index, _Memo())
-        if len(memo.member) > _Memo.LIMIT:
-            memo.member.clear()
-        if len(memo.codings) > _Memo.LIMIT:
-            memo.codings.clear()
-        if len(memo.cases) > _Memo.LIMIT:
-            memo.cases.clear()
-        self._member = memo.member
-        self._codes = memo.codes
-        self.codings = memo.codings
-        self.cases = memo.cases
+        self._member: Memo[tuple[str, str | None, str], bool] = engine.memo("bundle.member")
+        self._codes: Memo[str, list[tuple[str, str | None]]] = engine.memo("bundle.codes")
+        self.codings: Memo[CodingKey, Any] = engine.memo("bundle.codings")  # (system, code, version, display) -> its check
+        self.cases: Memo[Shape, Judged] = engine.memo("bundle.cases")  # an encounter's codes, places left out -> findings
 
     def member(self, url: str, item: CodedItem) -> bool:
         key = (url, item.system, item.code)
-        known = self._member.get(key)  # one read: another thread may clear the shared memo at any time
+        known = self._member.get(key)
         if known is not None:
             return known
         vs = self.index.value_set(url)

@@ -6,14 +6,12 @@ Shared by the HTTP routers and the CLI so both answer with the same resources.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from functools import lru_cache
-from weakref import WeakKeyDictionary
 from typing import Any
 
 from ..content.index import ContentIndex
-from ..content.paths import fhir_core_resources
 from ..terminology.compose import ComposeError, check_filters
 from ..terminology.designations import DesignationOptions
+from ..terminology.engine import engine_for, fhir_core
 from ..terminology.expand import expand
 from ..terminology.languages import is_valid_list, value_set_language
 from ..terminology.lookup import lookup
@@ -59,31 +57,19 @@ def sources_for(index: ContentIndex, params: Params, limits: Limits) -> SourceCh
     if isinstance(inline, dict):
         supplied.append(inline)
     if supplied:
-        return SourceChain([RequestResources(supplied), index, _fhir_core()])
+        return SourceChain([RequestResources(supplied), index, fhir_core()])
     if any(name in _VERSION_PARAMETERS for name, _ in params.items):  # their notes of what they chose are per request
-        return SourceChain([index, _fhir_core()])
+        return SourceChain([index, fhir_core()])
     return shared_sources(index)
 
 
 _VERSION_PARAMETERS = frozenset((FORCE, DEFAULT, CHECK, VALUESET_DEFAULT))
-_SHARED: WeakKeyDictionary[ContentIndex, SourceChain] = WeakKeyDictionary()
 
 
 def shared_sources(index: ContentIndex) -> SourceChain:
-    """The chain over the loaded content and FHIR core alone, one per index for the index's life (the content
-    never changes once loaded, so what its memo remembers stays true)."""
-    chain = _SHARED.get(index)
-    if chain is None:
-        chain = _SHARED.setdefault(index, SourceChain([index, _fhir_core()]))
-    return chain
-
-
-@lru_cache(maxsize=1)
-def _fhir_core() -> RequestResources:
-    """FHIR core code systems (administrative-gender, ...), behind the server's own content.
-
-    Read and indexed once per process (never changed afterwards), not on every request."""
-    return RequestResources(fhir_core_resources())
+    """The chain over the loaded content and FHIR core alone: the index's Engine's, for the index's life (the
+    content never changes once loaded, so what its memo remembers stays true)."""
+    return engine_for(index).sources
 
 
 def display_language(params: Params, names: tuple[str, ...] = ("displayLanguage",)) -> str | None:

@@ -10,11 +10,12 @@ from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from typing import Any, Protocol, TypeVar
 
 from ..content.codesystem import CodeSystemIndex, index_code_system
+from .memo import Memo
 from .versions import is_pattern, pick
 
 Resource = Mapping[str, Any]
 T = TypeVar("T")
-MEMO_LIMIT = 50_000  # answers a chain keeps; past it the memo starts again, so hostile input cannot grow it
+MEMO_LIMIT = 50_000  # answers a memo keeps; past it the least recently used go, so hostile input cannot grow it
 
 
 class TerminologySource(Protocol):
@@ -60,7 +61,7 @@ class SourceChain:
 
     def __init__(self, sources: Sequence[TerminologySource]) -> None:
         self.sources = tuple(sources)
-        self._memo: dict[tuple[str, int, Hashable], tuple[Resource, Any]] = {}
+        self._memo: Memo[tuple[str, int, Hashable], tuple[Resource, Any]] = Memo(MEMO_LIMIT)
 
     def remembered(self, kind: str, resource: Resource, key: Hashable, work: Callable[[], T]) -> T:
         """`work()` about `resource` (a value set of this chain), worked out once per chain: the sources
@@ -70,8 +71,6 @@ class SourceChain:
         if hit is not None and hit[0] is resource:  # the same object, not a new one at a reused id
             return hit[1]  # type: ignore[no-any-return]
         value = work()
-        if len(self._memo) >= MEMO_LIMIT:
-            self._memo.clear()
         self._memo[full] = (resource, value)
         return value
 
