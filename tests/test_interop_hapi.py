@@ -26,6 +26,7 @@ import pytest
 
 from conftest import ICD10_UK, OPCS4, ROOT
 from support import hapi as replay
+from support.needs import missing
 from support.server import script, serving
 from support.verdicts import BOUND, coded_entries, doc_table, documented_table, expected_kind, our_membership
 from test_compose_config import HAPI_CONFIG, leaves, parse_yaml_subset
@@ -43,20 +44,17 @@ RUN_TIMEOUT = 600
 JVM_FLAGS = ["-XX:TieredStopAtLevel=1"]
 
 
-def _missing(reason: str) -> None:
-    if os.environ.get("CI", "").lower() == "true":
-        pytest.fail(f"{reason}; CI must run HAPI (.ci/run installs Java and Maven and runs make interop-build)")
-    pytest.skip(reason)
+HINT = "CI must run HAPI (.ci/run installs Java and Maven and runs make interop-build)"
 
 
 def java() -> str:
     """The java command, and the client built by `make interop-build` (which needs Maven)."""
     found = shutil.which("java")
     if found is None:
-        _missing("java is not installed (HAPI FHIR runs on Java 17)")
+        missing("java is not installed (HAPI FHIR runs on Java 17)", HINT)
     if not JAR.exists() or not LIB.is_dir():
         why = "mvn is not installed" if shutil.which("mvn") is None else "run `make interop-build`"
-        _missing(f"the HAPI client is not built ({JAR.relative_to(ROOT)} missing): {why}")
+        missing(f"the HAPI client is not built ({JAR.relative_to(ROOT)} missing): {why}", HINT)
     return str(found)
 
 

@@ -2,16 +2,12 @@
 
 from __future__ import annotations
 
-import threading
 import time
 import warnings
-from collections.abc import Iterator
-from contextlib import contextmanager
 
 import httpx
 import orjson
 import pytest
-import uvicorn
 from ipg_validator.content.index import ContentIndex
 from ipg_validator.core.errors import FhirError
 from ipg_validator.core.jsonio import parse_json
@@ -24,7 +20,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.responses import PlainTextResponse
 from starlette.routing import Route
 from conftest import ROOT
-from support.server import free_port
+from support.server import in_thread
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")
@@ -94,25 +90,8 @@ def _slow_app(budget: float) -> Starlette:
     return app
 
 
-@contextmanager
-def _uvicorn(app: Starlette) -> Iterator[str]:
-    """`app` behind a real uvicorn on a free loopback port: the client sees the answer when its last byte
-    is sent, not when the application returns (which is all TestClient can tell)."""
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="critical", lifespan="off"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    while not server.started:
-        time.sleep(0.01)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
-
-
 def test_time_budget() -> None:
-    with _uvicorn(_slow_app(0.05)) as base, httpx.Client(base_url=base, timeout=5) as client:
+    with in_thread(_slow_app(0.05)) as base, httpx.Client(base_url=base, timeout=5) as client:
         started = time.monotonic()
         response = client.get("/fhir/slow")
         assert time.monotonic() - started < 0.45  # answered at the deadline, not when the work ends

@@ -10,6 +10,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 import requests
@@ -75,3 +76,34 @@ def _wait_until_ready(proc: subprocess.Popen[bytes], url: str) -> None:
         if time.monotonic() > deadline:
             pytest.fail(f"ipg-validator serve did not answer /fhir/metadata within {START_TIMEOUT:.0f} s")
         time.sleep(0.1)
+
+
+@contextmanager
+def in_thread(app: Any) -> Iterator[str]:
+    """`app` served by a real uvicorn in a background thread on a free loopback port (bound here, so no other
+    process can take it first); yields the base URL once it serves. A client sees each answer when its last byte
+    is sent, not when the application returns, which is all TestClient can tell."""
+    import threading
+
+    import uvicorn
+
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off"))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, name="test-server", daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            server.should_exit = True
+            sock.close()
+            pytest.fail("the test server did not start")
+        time.sleep(0.02)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=15)
+        sock.close()
