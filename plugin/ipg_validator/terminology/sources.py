@@ -15,7 +15,7 @@ from .versions import is_pattern, pick
 
 Resource = Mapping[str, Any]
 T = TypeVar("T")
-MEMO_LIMIT = 50_000  # answers a memo keeps; past it the least recently used go, so hostile input cannot grow it
+MEMO_LIMIT = 50_000  # answers a memo keeps; past it the oldest go, so hostile input cannot grow it
 
 
 class TerminologySource(Protocol):
