@@ -29,7 +29,7 @@ from ..terminology.engine import engine_for
 from ..terminology.memo import Memo
 from .codings import Key as CodingKey, coded_items
 from .grouping import Entry, Group, group_entries, rank_order
-from .placeless import Judged, Shape, judge_case
+from .case_memo import Judged, Shape, judge_case
 from .records import encounter_status, read_record
 from .references import References
 from .structure import bundle_issues, structure_issues

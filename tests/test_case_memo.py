@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 from hypothesis import given, settings, strategies as st
-from ipg_validator.bundle.placeless import Judged, Shape, judge_case
+from ipg_validator.bundle.case_memo import Judged, Shape, judge_case
 from ipg_validator.bundle.validate import Judge
 from ipg_validator.content.index import ContentIndex
 from ipg_validator.rules.case import CodedItem, EncounterCase
