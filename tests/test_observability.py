@@ -82,3 +82,18 @@ def test_findings_counted_alike_from_the_outcome_or_its_bytes() -> None:
     outcome = validate_bundle(EXAMPLE)
     assert _count_findings(outcome) == _count_findings(json.dumps(outcome).encode()) != {}
     assert _count_findings(b"not json") == {}
+
+
+def test_findings_are_counted_by_the_rule_id_of_any_rule_set() -> None:
+    """A second guidance's findings count under their own rule ids (its rule system is not the IPG672 one);
+    terminology issues count under their message id, the rest under their code."""
+    from ipg_validator.server.observability import _rule_of
+
+    other = {"severity": "error", "code": "business-rule",
+             "details": {"coding": [{"system": "https://example.org/CodeSystem/ipg999-rules", "code": "ipg999-first"}]}}
+    terminology = {"severity": "warning", "code": "code-invalid",
+                   "extension": [{"url": "http://hl7.org/fhir/StructureDefinition/operationoutcome-message-id", "valueString": "NHS_CODE_FORMAT"}],
+                   "details": {"coding": [{"system": "http://hl7.org/fhir/tools/CodeSystem/tx-issue-type", "code": "code-rule"}]}}
+    assert _rule_of(other) == "ipg999-first"
+    assert _rule_of(terminology) == "NHS_CODE_FORMAT"
+    assert _rule_of({"severity": "error", "code": "structure"}) == "issue-structure"

@@ -29,12 +29,12 @@ from prometheus_client import multiprocess
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from ..core.outcome import TX_ISSUE_TYPE
 from ..core.results import SEVERITY_ORDER
 
 ACCESS_LOG = logging.getLogger("ipg_validator.access")
 REQUEST_ID = "x-request-id"
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
-RULES_SYSTEM = "https://ipg-validator.org/fhir/CodeSystem/ipg672-rules"
 MESSAGE_ID = "http://hl7.org/fhir/StructureDefinition/operationoutcome-message-id"
 WARM_UP_EXTENSION = "ipg-validator.warm-up"  # an ASGI scope extension (clients cannot set one): the start-up's own requests
 _SAFE_ID = re.compile(r"[A-Za-z0-9._:\-]{1,128}")
@@ -225,10 +225,11 @@ def _count_findings(answer: bytes | dict[str, Any]) -> dict[str, int]:
 
 
 def _rule_of(issue: dict[str, Any]) -> str:
-    """The guidance rule id; else the message id; else the issue code (all bounded sets)."""
+    """The guidance rule id (the code of a rule set's own code system: any but tx-issue-type, so every
+    loaded guidance counts alike); else the message id; else the issue code (all bounded sets)."""
     codings = (issue.get("details") or {}).get("coding") or []
     for coding in codings:
-        if isinstance(coding, dict) and coding.get("system") == RULES_SYSTEM and coding.get("code"):
+        if isinstance(coding, dict) and coding.get("system") not in (None, TX_ISSUE_TYPE) and coding.get("code"):
             return str(coding["code"])
     for ext in issue.get("extension") or []:
         if isinstance(ext, dict) and ext.get("url") == MESSAGE_ID and ext.get("valueString"):
