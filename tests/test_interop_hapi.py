@@ -27,7 +27,7 @@ import pytest
 from conftest import ICD10_UK, OPCS4, ROOT
 from support import hapi as replay
 from support.needs import missing
-from support.server import script, serving
+from support.server import logged_requests, script, serving
 from support.verdicts import BOUND, coded_entries, doc_table, documented_table, expected_kind, our_membership
 from test_compose_config import HAPI_CONFIG, leaves, parse_yaml_subset
 
@@ -87,16 +87,8 @@ def hapi(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Run]:
             capture_output=True, text=True, timeout=RUN_TIMEOUT,
         )
         assert run.returncode == 0, run.stderr[-4000:]
-        access = [line for line in map(_json_line, log.read_text(encoding="utf-8").splitlines()) if line.get("message") == "request"]
+        access = logged_requests(log)
         yield Run(json.loads((tmp / "hapi.json").read_text(encoding="utf-8")), access, base)
-
-
-def _json_line(text: str) -> dict[str, Any]:
-    try:
-        found = json.loads(text)
-    except json.JSONDecodeError:
-        return {}
-    return found if isinstance(found, dict) else {}
 
 
 # --- what HAPI said about each coded entry -----------------------------------------------------------------

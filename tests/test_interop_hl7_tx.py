@@ -29,7 +29,7 @@ import pytest
 
 from conftest import ICD10_UK, OPCS4, ROOT
 from support.needs import missing
-from support.server import script, serving
+from support.server import logged_requests, script, serving
 from support.verdicts import BOUND, coded_entries, doc_table, documented_table, expected_kind, our_answers, our_membership
 
 TARGET = ROOT / "interop" / "hl7-validator" / "target"
@@ -76,9 +76,7 @@ def _run(servers: ExitStack, exe: str, tmp: Path, name: str, *package_args: str)
         capture_output=True, text=True, timeout=RUN_TIMEOUT,
     )
     assert ran.returncode == 0, ran.stdout[-3000:] + ran.stderr[-3000:]
-    lines = [json.loads(line) for line in log.read_text(encoding="utf-8").splitlines() if line.startswith("{")]
-    requests = [line for line in lines if line.get("message") == "request"]
-    return Run(json.loads((tmp / f"{name}.json").read_text(encoding="utf-8")), requests, base)
+    return Run(json.loads((tmp / f"{name}.json").read_text(encoding="utf-8")), logged_requests(log), base)
 
 
 @pytest.fixture(scope="module")

@@ -7,7 +7,6 @@ Two servers on free loopback ports, each stopped in a finaliser:
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import subprocess
@@ -21,7 +20,7 @@ import orjson
 import pytest
 import requests
 
-from support.server import free_port
+from support.server import free_port, log_lines
 
 ROOT = Path(__file__).resolve().parents[1]
 CLI = str(Path(sys.executable).with_name("ipg-validator"))
@@ -40,13 +39,7 @@ class Server:
     log: Path
 
     def lines(self) -> list[dict]:
-        out = []
-        for line in self.log.read_text(encoding="utf-8", errors="replace").splitlines():
-            try:
-                out.append(json.loads(line))
-            except ValueError:
-                pass
-        return out
+        return log_lines(self.log)
 
 
 def start(tmp: Path, name: str, args: list[str], env: dict[str, str]) -> Iterator[Server]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import subprocess
@@ -107,3 +108,21 @@ def in_thread(app: Any) -> Iterator[str]:
         server.should_exit = True
         thread.join(timeout=15)
         sock.close()
+
+
+def log_lines(log: Path) -> list[dict[str, Any]]:
+    """The JSON log lines `serve` wrote to `log` (lines that are not a JSON object skipped)."""
+    out = []
+    for text in log.read_text(encoding="utf-8", errors="replace").splitlines():
+        try:
+            found = json.loads(text)
+        except ValueError:
+            continue
+        if isinstance(found, dict):
+            out.append(found)
+    return out
+
+
+def logged_requests(log: Path) -> list[dict[str, Any]]:
+    """The access-log line of every request the server answered."""
+    return [line for line in log_lines(log) if line.get("message") == "request"]
