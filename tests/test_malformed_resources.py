@@ -46,6 +46,11 @@ TRANSLATE_A = ({"name": "code", "valueCode": "a"}, {"name": "system", "valueUri"
      "ConceptMap.group[0].element[0].target[0].display"),
     ({"group": [{"source": CS_URL, "target": TARGET, "unmapped": {"mode": "fixed", "code": "z", "display": [1]}}]},
      "ConceptMap.group[0].unmapped.display"),
+    # FHIR has no empty strings: an empty target code would come back as the translation's code
+    ({"group": [{"source": CS_URL, "target": TARGET, "element": [{"code": "a", "target": [{"code": "", "equivalence": "equivalent"}]}]}]},
+     "ConceptMap.group[0].element[0].target[0].code"),
+    ({"group": [{"source": CS_URL, "target": TARGET, "element": [{"code": "a", "target": [{"code": "  "}]}]}]},
+     "ConceptMap.group[0].element[0].target[0].code"),
 ])
 def test_a_concept_map_element_that_is_not_a_string_is_refused_by_name(client: TestClient, changes: dict[str, Any], path: str) -> None:
     response = post(client, "ConceptMap/$translate", tx(concept_map(**changes)), *TRANSLATE_A, {"name": "source", "valueUri": VS_URL})

@@ -303,7 +303,7 @@ JSON_TYPES = {dict: "an object", list: "an array", bool: "a boolean", int: "a nu
 
 def not_a_string(path: str, value: object, parameter: str) -> Issue:
     """An element of a resource the request supplied (`parameter`: tx-resource, conceptMap) that must be a string."""
-    kind = JSON_TYPES.get(type(value), type(value).__name__)
-    text = (f"{path} in the {parameter} parameter is {kind}, but it must be a string (a code, URI or text): "
+    kind = "an empty string" if isinstance(value, str) else JSON_TYPES.get(type(value), type(value).__name__)
+    text = (f"{path} in the {parameter} parameter is {kind}, but it must be a string with content (a code, URI or text): "
             f"correct the resource and send it again")
     return Issue(ERROR, "structure", "invalid-data", text, (path,), "RESOURCE_ELEMENT_NOT_A_STRING")

@@ -95,7 +95,7 @@ UNMAPPED_TEXTS = ("mode", "code", "display", "relationship")
 
 def malformed_element(concept_map: Resource) -> tuple[str, Any] | None:
     """The path (`ConceptMap.group[0].target`) and value of the first element $translate reads that is not
-    a string, or None."""
+    a string with content (FHIR has no empty strings: `""` would be answered as a code), or None."""
     paths = [(f"ConceptMap.{name}", concept_map.get(name)) for name in ("url", "version", *SCOPE_ELEMENTS)]
     for g, group in enumerate(_list(concept_map.get("group"))):
         at = f"ConceptMap.group[{g}]"
@@ -107,7 +107,7 @@ def malformed_element(concept_map: Resource) -> tuple[str, Any] | None:
             paths += [(f"{at}.element[{e}].{name}", element.get(name)) for name in ELEMENT_TEXTS]
             for t, mapped in enumerate(_list(element.get("target"))):
                 paths += [(f"{at}.element[{e}].target[{t}].{name}", mapped.get(name)) for name in TARGET_TEXTS]
-    return next(((path, value) for path, value in paths if value is not None and not isinstance(value, str)), None)
+    return next(((path, value) for path, value in paths if value is not None and not (isinstance(value, str) and value.strip())), None)
 
 
 def _text(value: Any) -> str | None:
