@@ -15,7 +15,7 @@ from fhir.resources.R4B import get_fhir_model_class
 from ipg_validator.content.index import ContentIndex
 from ipg_validator.core.limits import Limits
 from ipg_validator.server import create_app, fhir_router
-from conftest import VALUESETS_DIR
+from conftest import content_files
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")
@@ -238,7 +238,7 @@ def test_search_by_url(client: TestClient) -> None:
 
 
 def test_search_by_name_version_and_count(client: TestClient) -> None:
-    shipped = [orjson.loads(p.read_bytes()) for p in VALUESETS_DIR.glob("ValueSet-*.json")]
+    shipped = [orjson.loads(p.read_bytes()) for p in content_files("ValueSet-*.json")]
     named = [vs for vs in shipped if vs["name"].lower().startswith("ipg672") and vs["version"] == "1.0.0"]
     assert 8 <= len(named) < len(shipped)  # the opcs4-subsidiary set is not named IPG672
     bundle = fhir(client.get("/fhir/ValueSet", params={"name": "ipg672", "version": "1.0.0"}), 200, "Bundle")
@@ -388,7 +388,7 @@ def test_unexpected_error_is_500_without_traceback(index: ContentIndex, monkeypa
     def boom(*args: Any, **kwargs: Any) -> Any:
         raise RuntimeError("secret internals")
 
-    monkeypatch.setattr(routes_terminology, "lookup_op", boom)
+    monkeypatch.setattr(routes_terminology, "run_operation", boom)  # what every terminology route calls
     with TestClient(create_app(index), raise_server_exceptions=False) as c:
         response = c.get("/fhir/CodeSystem/$lookup", params={"system": OPCS4, "code": "J12.3"})
     resource = outcome(response, 500, "exception")

@@ -1,10 +1,12 @@
 """The terminology operations over HTTP: $validate-code, $expand, $lookup and $translate, by GET or POST.
 
-Each route reads the parameters, calls the shared operation in `fhir.terminology_ops`, and answers.
+Every route is made by `operation_route`: it reads the parameters, calls the shared operation in
+`fhir.terminology_ops`, and answers (a refusal as the terminology OperationOutcome), the same way for each.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from fastapi import APIRouter
@@ -23,92 +25,46 @@ router = APIRouter(route_class=FhirRoute)
 METHODS = ["GET", "POST"]
 
 
-@router.api_route("/ValueSet/$validate-code", methods=METHODS)
-async def value_set_validate_code(request: Request) -> Response:
-    """Is a code in a value set (named by url, or sent as valueSet)?"""
-    return await _validate(request, "ValueSet", None)
+def operation_route(path: str, operation: Callable[..., Any], doc: str, *, methods: list[str] = METHODS,
+                    language: bool = True, **fixed: Any) -> None:
+    """Add the route of one terminology operation: read its parameters (query or Parameters body), add the
+    Accept-Language where the operation reads it, call `operation` with the content index, the limits, the
+    `fixed` arguments and, on an instance path (`{id}`), the instance; answer, refusals included, one way."""
+    instanced = "{id}" in path
+
+    async def endpoint(request: Request) -> Response:
+        limits = limits_of(request)
+        params = await read_params(request, limits)
+        if language:
+            params = with_accept_language(params, request.headers.get("accept-language"))
+        if instanced or "instance" in fixed:
+            fixed_here = {**fixed, "instance": request.path_params.get("id")}
+        else:
+            fixed_here = fixed
+        return await _answer(request, operation, index_of(request), params, limits=limits, **fixed_here)
+
+    endpoint.__doc__ = doc
+    router.add_api_route(path, endpoint, methods=methods, name=path)
 
 
-@router.api_route("/ValueSet/{id}/$validate-code", methods=METHODS)
-async def value_set_instance_validate_code(request: Request, id: str) -> Response:
-    """Is a code in this value set?"""
-    return await _validate(request, "ValueSet", id)
-
-
-@router.api_route("/CodeSystem/$validate-code", methods=METHODS)
-async def code_system_validate_code(request: Request) -> Response:
-    """Is a code in a code system (named by url or system)?"""
-    return await _validate(request, "CodeSystem", None)
-
-
-@router.api_route("/CodeSystem/{id}/$validate-code", methods=METHODS)
-async def code_system_instance_validate_code(request: Request, id: str) -> Response:
-    """Is a code in this code system?"""
-    return await _validate(request, "CodeSystem", id)
-
-
-@router.api_route("/ValueSet/$expand", methods=METHODS)
-async def value_set_expand(request: Request) -> Response:
-    """The codes of a value set (named by url, or sent as valueSet)."""
-    return await _expand(request, None)
-
-
-@router.api_route("/ValueSet/{id}/$expand", methods=METHODS)
-async def value_set_instance_expand(request: Request, id: str) -> Response:
-    """The codes of this value set."""
-    return await _expand(request, id)
-
-
-@router.api_route("/CodeSystem/$lookup", methods=METHODS)
-async def code_system_lookup(request: Request) -> Response:
-    """What the code system says about one code."""
-    limits = limits_of(request)
-    params = with_accept_language(await read_params(request, limits), request.headers.get("accept-language"))
-    return await _answer(request, lookup_op, index_of(request), params, limits=limits)
-
-
-@router.api_route("/ConceptMap/$translate", methods=METHODS)
-async def concept_map_translate(request: Request) -> Response:
-    """What a code maps to (or, in reverse, from) in the ConceptMaps known or supplied."""
-    return await _translate(request, None)
-
-
-@router.api_route("/ConceptMap/{id}/$translate", methods=METHODS)
-async def concept_map_instance_translate(request: Request, id: str) -> Response:
-    """What a code maps to in this ConceptMap."""
-    return await _translate(request, id)
-
-
-@router.post("/ValueSet/$batch-validate-code")
-async def value_set_batch_validate_code(request: Request) -> Response:
-    """Several validate-code requests in one, sharing the top-level parameters."""
-    limits = limits_of(request)
-    params = with_accept_language(await read_params(request, limits), request.headers.get("accept-language"))
-    return await _answer(request, batch_validate_op, index_of(request), params, limits=limits)
+for _kind in ("ValueSet", "CodeSystem"):
+    operation_route(f"/{_kind}/$validate-code", validate_code_op, f"Is a code in a {_kind} (named by url, or sent)?",
+                    resource_type=_kind, instance=None)
+    operation_route(f"/{_kind}/{{id}}/$validate-code", validate_code_op, f"Is a code in this {_kind}?", resource_type=_kind)
+operation_route("/ValueSet/$expand", expand_op, "The codes of a value set (named by url, or sent as valueSet).", instance=None)
+operation_route("/ValueSet/{id}/$expand", expand_op, "The codes of this value set.")
+operation_route("/CodeSystem/$lookup", lookup_op, "What the code system says about one code.")
+operation_route("/ConceptMap/$translate", translate_op, "What a code maps to (or, in reverse, from) in the ConceptMaps known or supplied.",
+                language=False, instance=None)
+operation_route("/ConceptMap/{id}/$translate", translate_op, "What a code maps to in this ConceptMap.", language=False)
+operation_route("/ValueSet/$batch-validate-code", batch_validate_op, "Several validate-code requests in one, sharing the top-level parameters.",
+                methods=["POST"])
 
 
 @router.get("/$versions")
 async def versions(request: Request) -> Response:
     """The FHIR versions this server supports."""
     return respond(request, versions_op())
-
-
-async def _validate(request: Request, resource_type: str, instance: str | None) -> Response:
-    limits = limits_of(request)
-    params = with_accept_language(await read_params(request, limits), request.headers.get("accept-language"))
-    return await _answer(request, validate_code_op, index_of(request), params, resource_type=resource_type, instance=instance, limits=limits)
-
-
-async def _expand(request: Request, instance: str | None) -> Response:
-    limits = limits_of(request)
-    params = with_accept_language(await read_params(request, limits), request.headers.get("accept-language"))
-    return await _answer(request, expand_op, index_of(request), params, instance=instance, limits=limits)
-
-
-async def _translate(request: Request, instance: str | None) -> Response:
-    limits = limits_of(request)
-    params = await read_params(request, limits)
-    return await _answer(request, translate_op, index_of(request), params, instance=instance, limits=limits)
 
 
 async def _answer(request: Request, operation: Any, *args: Any, **kwargs: Any) -> Response:
