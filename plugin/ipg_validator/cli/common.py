@@ -4,9 +4,8 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
 from pathlib import Path
-from typing import Annotated, Any, NoReturn, Optional
+from typing import Annotated, NoReturn, Optional
 
 import typer
 
@@ -15,6 +14,8 @@ from ..content.index import ContentIndex
 from ..content.loader import ContentError, load_content
 from ..core.errors import FhirError
 from ..core.outcome import operation_outcome
+from ..terminology.compose import value_set_systems
+from ..terminology.engine import engine_for
 from ..terminology.sources import split_canonical
 from ..core.systems import ICD10_UK, OPCS4
 from ..settings import CONTENT_ENV, content_from_env
@@ -66,42 +67,17 @@ def resolve_value_set(index: ContentIndex, value_set: str) -> str:
     return (by_id[0] + suffix) if len(set(by_id)) == 1 else value_set
 
 
-def compose_systems(index: ContentIndex, vs: Mapping[str, Any], seen: set[str] | None = None) -> set[str] | None:
-    """The code systems a value set draws on (through its imports too); None when that cannot be told."""
-    seen = seen if seen is not None else set()
-    systems: set[str] = set()
-    compose = vs.get("compose")
-    if not compose:
-        contains = (vs.get("expansion") or {}).get("contains") or []
-        return {index.canonical_system(c["system"]) for c in contains if c.get("system")} or None
-    for include in compose.get("include", []):
-        if include.get("system"):
-            systems.add(index.canonical_system(include["system"]))
-        for canonical in include.get("valueSet", []):
-            if canonical in seen:
-                continue
-            seen.add(canonical)
-            imported = index.value_set(*split_canonical(canonical))
-            found = compose_systems(index, imported, seen) if imported is not None else None
-            if found is None:
-                return None
-            systems |= found
-        if not include.get("system") and not include.get("valueSet"):
-            return None
-    return systems
-
-
 def infer_system(index: ContentIndex, value_set: str) -> str:
     """The one code system of the value set, or exit 2 saying why there is none."""
     vs = index.value_set(*split_canonical(value_set))
     if vs is None:
         fail(f"the value set {value_set!r} is not loaded; known value sets: {', '.join(sorted(index.value_sets))}")
-    systems = compose_systems(index, vs)
+    systems = value_set_systems(engine_for(index).content_sources, vs)
     if not systems:
         fail(f"cannot tell the code system from the value set {value_set!r}: pass --system")
     if len(systems) > 1:
         fail(f"the value set {value_set!r} draws on more than one code system ({', '.join(sorted(systems))}): pass --system")
-    return next(iter(systems))
+    return systems[0]
 
 
 def fhir_failure(exc: FhirError, json_out: bool, code: int = 2) -> NoReturn:

@@ -57,6 +57,18 @@ def check_filters(vs: Resource) -> None:
                         f"ValueSet.compose.{kind}[{n}].filter[{m}]"), invalid=True)
 
 
+def value_set_systems(sources: SourceChain, vs: Resource) -> list[str]:
+    """The code systems a value set draws on, through its imports, as canonical URIs (from its expansion when it
+    has no compose); [] when its imports loop."""
+    if not vs.get("compose"):
+        contains = (vs.get("expansion") or {}).get("contains") or []
+        return list(dict.fromkeys(sources.canonical_system(c["system"]) for c in contains if isinstance(c, Mapping) and c.get("system")))
+    try:
+        return list(dict.fromkeys(sources.canonical_system(s) for s in Compose(sources).referenced_systems(vs)))
+    except ComposeError:
+        return []
+
+
 @dataclass
 class Compose:
     """Evaluates compose definitions against a source chain, guarding against import cycles."""
