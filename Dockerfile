@@ -1,4 +1,4 @@
-# ipg-validator: the FHIR terminology validation service for NICE IPG672 coding.
+# ipg-validator: the FHIR terminology validation service for NHS clinical coding of NICE guidance (IPG672).
 # Checked with `docker-compose config` only (no Docker engine in CI): see docs/deploying.md.
 FROM python:3.11-slim
 
@@ -8,12 +8,13 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1
 
 WORKDIR /src
-# The wheel carries the shipped content (valuesets/, profiles/); examples/ is copied for `package`.
+# The wheel carries the shipped content: valuesets/, profiles/, fhir-core/ and the guidance packs (guidance/, examples included).
 COPY pyproject.toml README.md ./
 COPY plugin ./plugin
 COPY valuesets ./valuesets
 COPY profiles ./profiles
-COPY examples /opt/ipg-validator/examples
+COPY fhir-core ./fhir-core
+COPY guidance ./guidance
 RUN pip install . && rm -rf /src
 
 RUN useradd --system --uid 10001 --home-dir /nonexistent --shell /usr/sbin/nologin ipg

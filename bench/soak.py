@@ -54,7 +54,7 @@ def requests_mix() -> list[tuple[str, str, str, Any, int]]:
     mix.append(("expand", "GET", "/fhir/ValueSet/$expand", {"url": VS + "ipg672-procedures", "filter": "liver"}, 200))
     mix.append(("lookup", "GET", "/fhir/CodeSystem/$lookup", {"system": OPCS4, "code": "J12.3"}, 200))
     mix.append(("lookup", "GET", "/fhir/CodeSystem/$lookup", {"system": ICD10, "code": "C78.7"}, 200))
-    for path in sorted((ROOT / "examples").glob("*.json")):
+    for path in sorted((ROOT / "guidance" / "ipg672" / "examples").glob("*.json")):
         if not path.name.endswith(".expected.json"):
             mix.append(("Bundle/$validate", "POST", "/fhir/Bundle/$validate", path.read_bytes(), 200))
     return mix

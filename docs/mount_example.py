@@ -7,7 +7,7 @@ Run it (from a checkout, with the package installed)::
 then validate an encounter Bundle::
 
     curl -X POST -H 'Content-Type: application/fhir+json' \
-         --data-binary @examples/missing-x65-3.json \
+         --data-binary @guidance/ipg672/examples/missing-x65-3.json \
          'http://127.0.0.1:8000/ipg/fhir/Bundle/$validate'
 """
 

@@ -15,14 +15,26 @@ from ipg_validator.core.systems import ICD10_UK, OPCS4
 from support.server import serving
 
 ROOT = Path(__file__).resolve().parents[1]
-VALUESETS_DIR = ROOT / "valuesets"
-PROFILES_DIR = ROOT / "profiles"
+VALUESETS_DIR = ROOT / "valuesets"  # the shared terminology: CodeSystem fragments, NamingSystems, OPCS-4 conventions
+PROFILES_DIR = ROOT / "profiles"  # the service's own OperationDefinition
+GUIDANCE_DIR = ROOT / "guidance"  # the Bundle-level rules and one folder per guidance pack
+PACK_DIR = GUIDANCE_DIR / "ipg672"
+EXAMPLES_DIR = PACK_DIR / "examples"
+RULES_FILE = PACK_DIR / "ipg672.rules.json"
+BUNDLE_RULES_FILE = GUIDANCE_DIR / "bundle.rules.json"
 
 VS_BASE = "https://ipg-validator.org/fhir/ValueSet/"
 PROCEDURES = VS_BASE + "ipg672-procedures"
 DIAGNOSES = VS_BASE + "ipg672-diagnoses"
 
-__all__ = ["ICD10_UK", "OPCS4", "ROOT", "VALUESETS_DIR", "PROFILES_DIR", "VS_BASE", "PROCEDURES", "DIAGNOSES"]
+__all__ = ["ICD10_UK", "OPCS4", "ROOT", "VALUESETS_DIR", "PROFILES_DIR", "GUIDANCE_DIR", "PACK_DIR", "EXAMPLES_DIR", "RULES_FILE",
+           "BUNDLE_RULES_FILE", "VS_BASE", "PROCEDURES", "DIAGNOSES", "content_files"]
+
+
+def content_files(pattern: str = "*.json") -> list[Path]:
+    """The shipped content files matching `pattern`, in every content folder (a pack's examples are not content)."""
+    return sorted(p for folder in (VALUESETS_DIR, PROFILES_DIR, GUIDANCE_DIR) for p in folder.rglob(pattern)
+                  if "examples" not in p.relative_to(folder).parts)
 
 
 @pytest.fixture(scope="session")

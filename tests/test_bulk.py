@@ -24,7 +24,7 @@ from typer.testing import CliRunner
 
 from conftest import ROOT
 
-EXAMPLES = sorted(p for p in (ROOT / "examples").glob("*.json") if not p.name.endswith(".expected.json"))
+EXAMPLES = sorted(p for p in (ROOT / "guidance" / "ipg672" / "examples").glob("*.json") if not p.name.endswith(".expected.json"))
 
 
 def run(path: Path, index: Any, collect: bool = True, **options: Any) -> tuple[Summary, list[dict[str, Any]], list[Judged]]:
@@ -152,7 +152,7 @@ def test_the_command_writes_ndjson_a_summary_and_junit(tmp_path: Path) -> None:
     out, junit = tmp_path / "out.ndjson", tmp_path / "junit.xml"
     result = CliRunner().invoke(app, ["bulk", str(folder), "--output", str(out), "--junit", str(junit)])
     assert result.exit_code == 1, result.output  # the synthetic SIRT encounters include miscoded ones
-    assert "SIRT encounters" in result.output and "ipg672-summary" in result.output
+    assert "encounters the IPG672 rules applied to" in result.output and "ipg672-summary" in result.output
     assert len(out.read_bytes().splitlines()) == 30
     suite = ET.parse(junit).getroot()
     assert int(suite.get("failures", "0")) >= 1 and suite.find("testcase/failure") is not None

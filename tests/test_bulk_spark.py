@@ -68,7 +68,7 @@ def on_spark(spark: Any, path: Path) -> list[tuple[Any, ...]]:
 
 
 def test_spark_finds_what_the_embedded_engine_finds(spark: Any, index: Any, tmp_path: Path) -> None:
-    examples = sorted(p for p in (ROOT / "examples").glob("*.json") if not p.name.endswith(".expected.json"))
+    examples = sorted(p for p in (ROOT / "guidance" / "ipg672" / "examples").glob("*.json") if not p.name.endswith(".expected.json"))
     resources = [r for _, _, r in example_resources((p.stem, orjson.loads(p.read_bytes())) for p in examples)]
     resources += list(synthetic(300, sirt_share=0.1))
     folder = write_export(tmp_path / "export", resources, files_per_type=2, gz=True)

@@ -18,6 +18,7 @@ from ipg_validator.cli import app
 from ipg_validator.core.systems import ICD10_UK, OPCS4
 from support.trudgen import small_icd10_rows, small_opcs4_rows, write_icd10_file, write_opcs4_file
 from typer.testing import CliRunner
+from conftest import content_files
 
 PROCEDURES = "https://ipg-validator.org/fhir/ValueSet/ipg672-procedures"
 DIAGNOSES = "https://ipg-validator.org/fhir/ValueSet/ipg672-diagnoses"
@@ -227,7 +228,7 @@ def test_content_status_shows_fragments(runner: CliRunner) -> None:
     assert "ipg672-procedures" in result.stdout
     data = orjson.loads(run(runner, "content", "--json").stdout)
     assert {cs["url"]: cs["release"] for cs in data["codeSystems"]} == {OPCS4: "fragment", ICD10_UK: "fragment"}
-    shipped = len(list(Path(__file__).resolve().parents[1].joinpath("valuesets").glob("ValueSet-*.json")))
+    shipped = len(content_files("ValueSet-*.json"))
     assert data["replaced"] == [] and data["counts"]["ValueSet"] == shipped >= 8
 
 

@@ -18,7 +18,7 @@ from conftest import ROOT
 
 runner = CliRunner()
 OPCS4 = "http://fhir.hl7.org.uk/CodeSystem/OPCS-4"
-CLEAN = ROOT / "examples" / "sirt-primary-c19.json"
+CLEAN = ROOT / "guidance" / "ipg672" / "examples" / "sirt-primary-c19.json"
 
 
 def run(*args: str) -> Any:

@@ -14,7 +14,7 @@ from ipg_validator.cli import app
 from conftest import ROOT
 from support.server import script
 
-EXAMPLES = ROOT / "examples"
+EXAMPLES = ROOT / "guidance" / "ipg672" / "examples"
 RULES = "https://ipg-validator.org/fhir/CodeSystem/ipg672-rules"
 
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import tomllib
 import shutil
 import subprocess
 from pathlib import Path
@@ -70,8 +71,9 @@ def test_dockerfile() -> None:
     assert re.search(r"^USER (?!root|0\b)\S+", text, re.M)
     assert "HEALTHCHECK" in text and "/readyz" in text and "curl" not in text
     assert 'ENTRYPOINT ["ipg-validator", "serve"]' in text
-    for shipped in ("valuesets", "profiles", "plugin", "pyproject.toml"):
-        assert f"COPY {shipped}" in text or f" {shipped} " in text
+    wheel = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["tool"]["hatch"]["build"]["targets"]["wheel"]
+    for shipped in (*wheel["force-include"], "plugin", "pyproject.toml"):  # what `pip install .` needs in the image
+        assert f"COPY {shipped}" in text or f" {shipped} " in text, shipped
 
 
 def parse_yaml_subset(text: str) -> dict[str, Any]:

@@ -43,7 +43,7 @@ def generated(n: int) -> dict[str, Any]:
 
 
 def inputs() -> list[dict[str, Any]]:
-    examples = [orjson.loads(p.read_bytes()) for p in sorted((ROOT / "examples").glob("*.json"))]
+    examples = [orjson.loads(p.read_bytes()) for p in sorted((ROOT / "guidance" / "ipg672" / "examples").glob("*.json"))]
     return [b for b in examples if isinstance(b, dict) and b.get("resourceType") == "Bundle"] + [generated(n) for n in range(40)]
 
 

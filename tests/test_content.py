@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import orjson
 import pytest
 from fhir.resources.R4B import get_fhir_model_class
 from ipg_validator.content.loader import ContentError, load_content
@@ -17,10 +18,9 @@ from conftest import (
     ICD10_UK,
     OPCS4,
     PROCEDURES,
-    PROFILES_DIR,
-    VALUESETS_DIR,
     VS_BASE,
 )
+from conftest import content_files as shipped_files
 
 # -- the independent oracle: titles confirmed in /work/shared/reference/ipg672-coding.md ----
 
@@ -99,13 +99,7 @@ ROLE_SETS = {
 
 
 def content_files() -> list[Path]:
-    return sorted(
-        p
-        for folder in (VALUESETS_DIR, PROFILES_DIR)
-        if folder.is_dir()
-        for p in folder.rglob("*.json")
-        if not p.name.endswith(".rules.json")
-    )
+    return [p for p in shipped_files() if not p.name.endswith(".rules.json")]
 
 
 def read(path: Path) -> dict[str, Any]:
@@ -267,7 +261,8 @@ def test_load_content_counts(index) -> None:
     assert counts["CodeSystem"] == len(of_type("CodeSystem")) == 2
     assert counts["ValueSet"] == len(of_type("ValueSet"))
     assert counts["NamingSystem"] == len(of_type("NamingSystem")) == 2
-    rule_files = [p for folder in (VALUESETS_DIR, PROFILES_DIR) if folder.is_dir() for p in folder.rglob("*.rules.json")]
+    rule_files = shipped_files("*.rules.json")
+    assert {p.name for p in rule_files} == {"bundle.rules.json", "ipg672.rules.json"}
     assert counts["rules"] == sum(len(read(p)["rules"]) for p in rule_files)
     assert set(index.value_sets) == set(by_url("ValueSet"))
     assert {url for url in index.code_systems} == {OPCS4, ICD10_UK}
@@ -393,3 +388,26 @@ def test_index_is_immutable(index) -> None:
         index.replaced = ("x",)  # type: ignore[misc]
     assert isinstance(index.resources["ValueSet"], tuple)
     assert isinstance(index.code_systems[OPCS4], tuple)
+
+
+# -- the index is read-only all the way down ------------------------------------------------
+
+
+def test_the_loaded_content_is_read_only_all_the_way_down(index) -> None:
+    import copy
+    import pickle
+
+    vs = index.value_set(PROCEDURES)
+    include = vs["compose"]["include"]
+    cs = index.code_system(OPCS4)
+    rules = index.rules[0]
+    for change in (lambda: include.append({}), lambda: include[0].update(system="x"), lambda: include[0].pop("system"),
+                   lambda: vs.__setitem__("url", "x"), lambda: cs.resource["concept"][0].__setitem__("code", "x"),
+                   lambda: rules["rules"].clear(), lambda: index.resources["ValueSet"][0].setdefault("x", 1)):
+        with pytest.raises(TypeError, match="read-only"):
+            change()
+    assert vs == by_url("ValueSet")[PROCEDURES]  # still what the file says
+    mine = copy.deepcopy(vs)  # a copy is the caller's own
+    mine["compose"]["include"].append({"system": OPCS4})
+    assert type(mine) is dict and len(index.value_set(PROCEDURES)["compose"]["include"]) == len(include)
+    assert pickle.loads(pickle.dumps(vs)) == vs and orjson.loads(orjson.dumps(vs)) == vs

@@ -52,7 +52,7 @@ def test_one_engine_per_index_serves_terminology_and_bundles() -> None:
     first, second = Judge(index, set()), Judge(index, set())
     assert first.sources is second.sources is engine.content_sources  # not a chain per Bundle
     assert first.cases is second.cases is engine.memo("bundle.cases")
-    validate_bundle((ROOT / "examples" / "sirt-primary-present.json").read_bytes(), index)
+    validate_bundle((ROOT / "guidance" / "ipg672" / "examples" / "sirt-primary-present.json").read_bytes(), index)
     assert len(engine.memo("bundle.codings")) > 0 and len(engine.memo("bundle.cases")) > 0
 
 

@@ -10,7 +10,7 @@ import pytest
 
 from ipg_validator import validate_bundle
 
-EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
+EXAMPLES = Path(__file__).resolve().parents[1] / "guidance" / "ipg672" / "examples"
 BUNDLES = sorted(p for p in EXAMPLES.glob("*.json") if not p.name.endswith(".expected.json"))
 SUMMARY = "ipg672-summary"
 

@@ -11,16 +11,15 @@ from __future__ import annotations
 import copy
 import json
 import re
-from pathlib import Path
 from typing import Any
 
 import pytest
 from fhir.resources.R4B.bundle import Bundle
 from pydantic import ValidationError
 
-ROOT = Path(__file__).resolve().parents[1]
-EXAMPLES_DIR = ROOT / "examples"
-RULES = json.loads((ROOT / "valuesets" / "ipg672.rules.json").read_text(encoding="utf-8"))
+from conftest import BUNDLE_RULES_FILE, EXAMPLES_DIR, ROOT, RULES_FILE
+# the rules the examples are judged by: the IPG672 pack's and the Bundle-level ones
+RULES = {"rules": [rule for path in (RULES_FILE, BUNDLE_RULES_FILE) for rule in json.loads(path.read_text(encoding="utf-8"))["rules"]]}
 RULES_BY_ID = {rule["id"]: rule for rule in RULES["rules"]}
 
 SEVERITIES = {"fatal", "error", "warning", "information"}

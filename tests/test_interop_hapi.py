@@ -34,7 +34,7 @@ from test_compose_config import HAPI_CONFIG, leaves, parse_yaml_subset
 MODULE = ROOT / "interop" / "hapi-client"
 JAR = MODULE / "target" / "hapi-client-0.1.0.jar"
 LIB = MODULE / "target" / "lib"
-EXAMPLES = ROOT / "examples"
+EXAMPLES = ROOT / "guidance" / "ipg672" / "examples"
 CLIENTS_DOC = ROOT / "docs" / "clients.md"
 HAPI_VERSION = "8.8.1"
 NOT_IN_VALUE_SET = "Terminology_TX_NoValid_1_CC"

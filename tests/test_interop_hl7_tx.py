@@ -35,7 +35,7 @@ from support.verdicts import BOUND, coded_entries, doc_table, documented_table, 
 TARGET = ROOT / "interop" / "hl7-validator" / "target"
 JAR = TARGET / "hl7-validator.jar"
 FHIR_HOME = TARGET / "fhir-home"
-EXAMPLES = ROOT / "examples"
+EXAMPLES = ROOT / "guidance" / "ipg672" / "examples"
 CLIENTS_DOC = ROOT / "docs" / "clients.md"
 VALIDATOR_VERSION = "7.0.6"
 NOT_IN_VALUE_SET = "Terminology_TX_NoValid_1_CC"

@@ -47,7 +47,7 @@ def _require_pathling() -> None:
 def write_ndjson(folder: Path) -> dict[str, int]:
     """Every Procedure and Condition of examples/*.json, one NDJSON file per type; how many of each."""
     found: dict[str, list[dict[str, Any]]] = {t: [] for t in RESOURCE_TYPES}
-    for path in sorted((ROOT / "examples").glob("*.json")):
+    for path in sorted((ROOT / "guidance" / "ipg672" / "examples").glob("*.json")):
         if path.name.endswith(".expected.json"):
             continue
         for entry in json.loads(path.read_text()).get("entry", []):

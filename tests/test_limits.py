@@ -69,7 +69,7 @@ def test_limits_over_http(index: ContentIndex) -> None:
     assert deep.status_code == 413 and deep.json()["issue"][0]["code"] == "too-costly"
     many = {"resourceType": "Bundle", "type": "collection", "entry": [{"resource": {"resourceType": "Basic"}}] * 8}
     assert client.post("/fhir/Bundle/$validate", content=orjson.dumps(many), headers=FHIR).status_code == 413
-    example = (ROOT / "examples" / "missing-x65-3.json").read_bytes()
+    example = (ROOT / "guidance" / "ipg672" / "examples" / "missing-x65-3.json").read_bytes()
     assert client.post("/fhir/Bundle/$validate", content=example, headers=FHIR).status_code == 200
 
 

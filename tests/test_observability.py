@@ -15,7 +15,7 @@ with warnings.catch_warnings():
     warnings.simplefilter("ignore")
     from fastapi.testclient import TestClient
 
-EXAMPLE = (ROOT / "examples" / "missing-x65-3.json").read_bytes()
+EXAMPLE = (ROOT / "guidance" / "ipg672" / "examples" / "missing-x65-3.json").read_bytes()
 
 
 @pytest.mark.parametrize(("method", "path", "operation"), [

@@ -10,7 +10,7 @@ from ipg_validator.cli import app
 from ipg_validator.fhir.capabilities import software_version
 from ipg_validator.package import write_package
 from typer.testing import CliRunner
-from conftest import PROFILES_DIR, VALUESETS_DIR
+from conftest import content_files
 
 INDEX_KEYS = {"filename", "resourceType", "id", "url", "version", "kind", "type", "supplements", "content"}
 
@@ -49,7 +49,7 @@ def test_package(tmp_path: Path) -> None:
     main = check_index(package)
     kinds = {e["resourceType"] for e in main}
     assert kinds >= {"CodeSystem", "ValueSet", "NamingSystem", "StructureDefinition"}
-    shipped = {orjson.loads(p.read_bytes()).get("url") for p in [*VALUESETS_DIR.glob("*.json"), *PROFILES_DIR.glob("*.json")]}
+    shipped = {orjson.loads(p.read_bytes()).get("url") for p in content_files()}
     assert {e["url"] for e in main if "url" in e} == shipped - {None}
     examples = check_index(package / "example")
     assert examples and {e["resourceType"] for e in examples} == {"Bundle"}

@@ -10,7 +10,7 @@ from fhir.resources.R4B.structuredefinition import StructureDefinition
 from fhirpathpy import compile as fhirpath_compile
 from ipg_validator import load_content
 
-from conftest import ICD10_UK, OPCS4, PROFILES_DIR, VALUESETS_DIR, VS_BASE
+from conftest import ICD10_UK, OPCS4, PACK_DIR, RULES_FILE, VS_BASE
 from support.profiles import (
     BUNDLE_KEYS,
     BUNDLE_PROFILE,
@@ -61,7 +61,7 @@ def test_profile_parses_and_has_metadata(id_: str) -> None:
 
 
 def test_profile_folder_holds_the_three_profiles() -> None:
-    files = {p.name for p in PROFILES_DIR.glob("*.json")}
+    files = {p.name for p in (PACK_DIR / "profiles").glob("*.json")}
     assert {f"StructureDefinition-{id_}.json" for id_ in PROFILES} <= files
 
 
@@ -71,7 +71,7 @@ def test_profiles_load_into_the_content_index() -> None:
 
 
 def test_rule_file_names_the_bundle_profile() -> None:
-    assert read(VALUESETS_DIR / "ipg672.rules.json")["profile"] == BUNDLE_PROFILE
+    assert read(RULES_FILE)["profile"] == BUNDLE_PROFILE
 
 
 @pytest.mark.parametrize("id_", sorted(PROFILES))

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import copy
 import json
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -15,7 +14,7 @@ from ipg_validator.core.results import Issue
 from ipg_validator.core.systems import ICD10_UK, OPCS4
 from ipg_validator.web.checklist import bundle_checklists
 
-RULES_FILE = Path(__file__).resolve().parents[1] / "valuesets" / "ipg672.rules.json"
+from conftest import BUNDLE_RULES_FILE
 SNOMED = "http://snomed.info/sct"
 PROCEDURES = ["J12.3", "X65.3", "Y36.4", "Y53.4"]  # entries 2-5
 DIAGNOSES = ["C78.7", "C18.7"]  # entries 6-7
@@ -342,7 +341,7 @@ def test_statuses_come_from_the_rules_file(index: ContentIndex) -> None:
 
 
 def test_a_status_rule_without_statuses_is_refused() -> None:
-    data = json.loads(RULES_FILE.read_text())
+    data = json.loads(BUNDLE_RULES_FILE.read_text())
     for rule in data["rules"]:
         if rule["kind"] == "not-counted":
             del rule["statuses"]

@@ -10,7 +10,9 @@ from typing import Any
 import pytest
 from ipg_validator.content.index import ContentIndex
 from ipg_validator.content.loader import ContentError, load_content
-from ipg_validator.content.ruleset import BUNDLE_KINDS, GUIDANCE_KINDS, Rule, RuleError, RuleSet, read_rule_set
+from ipg_validator.content.ruleset import BUNDLE_KINDS, ENCOUNTER_KINDS, GUIDANCE_KINDS, Rule, RuleError, RuleSet, read_rule_set
+
+from conftest import BUNDLE_RULES_FILE
 
 from support.rules import PROFILE, RULE_SYSTEM, rule_index, rules, shipped_rules_data  # noqa: F401  (rules: a fixture)
 
@@ -19,13 +21,16 @@ from support.rules import PROFILE, RULE_SYSTEM, rule_index, rules, shipped_rules
 
 def test_shipped_rule_set_loads(index: ContentIndex, rules: RuleSet) -> None:
     assert [r.id for r in index.rule_sets] == ["ipg672"]
+    assert index.bundle_rules is not None and index.bundle_rules.packs == index.rule_sets and rules.base is not None
+    assert {r.kind for r in index.bundle_rules.rules} == BUNDLE_KINDS and rules.guidance == "IPG672"
     assert rules.rule_system == RULE_SYSTEM
     assert rules.profile == PROFILE
     assert rules.scope_target == "procedures"
     assert rules.scope_value_set == "https://ipg-validator.org/fhir/ValueSet/ipg672-sirt-procedure"
     kinds = {r.kind for r in rules.rules}
-    assert BUNDLE_KINDS <= kinds
+    assert ENCOUNTER_KINDS <= kinds and not kinds & BUNDLE_KINDS  # the Bundle-level kinds are worded once, in bundle.rules.json
     assert {r.kind for r in rules.guidance_rules} == GUIDANCE_KINDS
+    assert rules.of_kind("classification") is index.bundle_rules.of_kind("classification")  # a pack asks its Bundle level
     assert len({r.id for r in rules.rules}) == len(rules.rules) == len(shipped_rules_data()["rules"])
     assert rules.of_kind("summary").id == "ipg672-summary"
     companion = next(r for r in rules.rules if r.id == "ipg672-companion-required")
@@ -112,11 +117,34 @@ def test_read_rule_set_rejects_duplicate_ids_naming_the_rule() -> None:
 
 @pytest.mark.parametrize("kind", sorted(BUNDLE_KINDS))
 def test_read_rule_set_rejects_a_missing_bundle_level_kind(kind: str) -> None:
+    data = json.loads(BUNDLE_RULES_FILE.read_text(encoding="utf-8"))
+    data["rules"] = [r for r in data["rules"] if r["kind"] != kind]
+    with pytest.raises(RuleError, match=kind) as raised:
+        read_rule_set(data)
+    assert "'bundle'" in str(raised.value)
+
+
+@pytest.mark.parametrize("kind", sorted(ENCOUNTER_KINDS))
+def test_read_rule_set_rejects_a_pack_missing_an_encounter_kind(kind: str) -> None:
     def drop_kind(data: dict[str, Any]) -> None:
         data["rules"] = [r for r in data["rules"] if r["kind"] != kind]
     with pytest.raises(RuleError, match=kind) as raised:
         read_rule_set(_broken(drop_kind))
     assert "'ipg672'" in str(raised.value)
+
+
+def test_a_pack_that_words_a_bundle_level_kind_is_refused_naming_where_it_belongs() -> None:
+    bundle_rule = next(r for r in json.loads(BUNDLE_RULES_FILE.read_text(encoding="utf-8"))["rules"] if r["kind"] == "unattributed")
+
+    def add(data: dict[str, Any]) -> None:
+        data["rules"].append({**bundle_rule, "id": "ipg672-own-unattributed"})
+    with pytest.raises(RuleError, match="unattributed belong in the Bundle-level rules file"):
+        read_rule_set(_broken(add))
+
+
+def test_a_rules_file_of_an_unknown_level_is_refused() -> None:
+    with pytest.raises(RuleError, match="level is 'bundle'"):
+        read_rule_set(_broken(lambda data: data.update(level="encounter")))
 
 
 @pytest.mark.parametrize("scope", [
@@ -195,10 +223,17 @@ def _write_rules(folder: Path, data: dict[str, Any], name: str = "other.rules.js
     return path
 
 
+def _other(data: dict[str, Any]) -> dict[str, Any]:
+    """The rule set as a second pack: id `other`, its rule ids its own (rule ids are unique across the loaded rules)."""
+    data["id"] = "other"
+    for rule in data["rules"]:
+        rule["id"] = rule["id"].replace("ipg672-", "other-")
+    return data
+
+
 def test_rules_naming_a_value_set_not_loaded_fail_at_load(tmp_path: Path) -> None:
     missing = "https://example.org/fhir/ValueSet/not-loaded"
-    data = _broken(_set("ipg672-companion-required", valueSet=missing))
-    data["id"] = "other"
+    data = _other(_broken(_set("ipg672-companion-required", valueSet=missing)))
     _write_rules(tmp_path, data)
     with pytest.raises(ContentError) as raised:
         load_content([tmp_path])
@@ -208,8 +243,7 @@ def test_rules_naming_a_value_set_not_loaded_fail_at_load(tmp_path: Path) -> Non
 
 def test_rules_scope_naming_a_value_set_not_loaded_fail_at_load(tmp_path: Path) -> None:
     missing = "https://example.org/fhir/ValueSet/scope-not-loaded"
-    data = shipped_rules_data()
-    data["id"] = "other"
+    data = _other(shipped_rules_data())
     data["scope"]["valueSet"] = missing
     _write_rules(tmp_path, data)
     with pytest.raises(ContentError, match="scope-not-loaded"):
@@ -233,11 +267,15 @@ def test_rules_file_with_non_string_kind_is_a_content_error(tmp_path: Path) -> N
 
 
 def test_a_second_valid_rules_file_loads_beside_the_shipped_one(tmp_path: Path) -> None:
-    data = shipped_rules_data()
-    data["id"] = "other"
+    data = _other(shipped_rules_data())
     _write_rules(tmp_path, data)
     loaded = load_content([tmp_path])
     assert [r.id for r in loaded.rule_sets] == ["ipg672", "other"]
+    del data["rules"][0]["id"]
+    data["rules"][0]["id"] = "ipg672-sirt-required"  # a rule id the shipped pack has: refused by name
+    _write_rules(tmp_path, data)
+    with pytest.raises(ContentError, match="rule id 'ipg672-sirt-required' is already a rule of ipg672"):
+        load_content([tmp_path])
 
 
 # ---------------------------------------------------------------- Rule.text

@@ -24,7 +24,7 @@ from support.server import free_port, log_lines
 
 ROOT = Path(__file__).resolve().parents[1]
 CLI = str(Path(sys.executable).with_name("ipg-validator"))
-EXAMPLE = (ROOT / "examples" / "missing-x65-3.json").read_bytes()
+EXAMPLE = (ROOT / "guidance" / "ipg672" / "examples" / "missing-x65-3.json").read_bytes()
 FHIR = {"Content-Type": "application/fhir+json"}
 OPCS4 = "http://fhir.hl7.org.uk/CodeSystem/OPCS-4"
 PROCEDURES = "https://ipg-validator.org/fhir/ValueSet/ipg672-procedures"

@@ -28,7 +28,7 @@ from ipg_validator.server import create_app
 from conftest import ROOT
 from support.server import free_port
 
-EXAMPLES = ROOT / "examples"
+EXAMPLES = ROOT / "guidance" / "ipg672" / "examples"
 PROFILE = "https://ipg-validator.org/fhir/StructureDefinition/ipg672-encounter-bundle"
 X65_TEXT = "Add OPCS-4 X65.3 Delivery of a fraction of interstitial radiotherapy"
 WIDE = {"COLUMNS": "400"}

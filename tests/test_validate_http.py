@@ -27,7 +27,7 @@ with warnings.catch_warnings():
     from fastapi.testclient import TestClient
 
 FHIR_JSON = "application/fhir+json"
-EXAMPLES = ROOT / "examples"
+EXAMPLES = ROOT / "guidance" / "ipg672" / "examples"
 RULES = "https://ipg-validator.org/fhir/CodeSystem/ipg672-rules"
 PROFILE = "https://ipg-validator.org/fhir/StructureDefinition/ipg672-encounter-bundle"
 OPCS4 = "http://fhir.hl7.org.uk/CodeSystem/OPCS-4"

@@ -10,7 +10,7 @@ import warnings
 import pytest
 from ipg_validator.content.index import ContentIndex
 from ipg_validator.server import create_app
-from ipg_validator.server.health import warm_routes
+from ipg_validator.server.warm import warm_routes
 from ipg_validator.server.observability import FINDINGS, LATENCY, REQUESTS, WARM_UP_EXTENSION, WARM_UP_REQUESTS, WARM_UP_SECONDS
 from ipg_validator.settings import Settings
 from prometheus_client import Metric
@@ -32,14 +32,14 @@ def _samples(*metrics: object) -> dict[tuple[str, tuple[tuple[str, str], ...]], 
 
 
 def test_every_warm_request_is_answered(index: ContentIndex) -> None:
-    statuses = asyncio.run(warm_routes(create_app(index, warm_up=False)))
+    statuses = asyncio.run(warm_routes(create_app(index, warm_up=False), index))
     assert len(statuses) >= 10 and set(statuses.values()) == {200}, statuses
 
 
 def test_warm_requests_pass_the_api_key_check(index: ContentIndex) -> None:
     app = create_app(index, settings=Settings(api_keys=("secret-key",)), warm_up=False)
-    assert set(asyncio.run(warm_routes(app, "secret-key")).values()) == {200}
-    assert asyncio.run(warm_routes(app))["POST /fhir/Bundle/$validate"] == 401  # the check itself still holds
+    assert set(asyncio.run(warm_routes(app, index, "secret-key")).values()) == {200}
+    assert asyncio.run(warm_routes(app, index))["POST /fhir/Bundle/$validate"] == 401  # the check itself still holds
 
 
 def test_warm_up_is_neither_logged_nor_counted(index: ContentIndex, caplog: pytest.LogCaptureFixture) -> None:

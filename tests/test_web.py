@@ -15,8 +15,9 @@ from typing import Any
 
 import pytest
 
-from conftest import ROOT
+from conftest import BUNDLE_RULES_FILE, ROOT, RULES_FILE
 from support.server import in_thread
+from ipg_validator.content.loader import load_content
 from ipg_validator.server import create_app
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -25,7 +26,7 @@ CHROMIUM_ARGS = [
     "--disable-component-update", "--no-first-run", "--disable-sync",
 ]
 SHOTS = ROOT / "test-output" / "web"
-EXAMPLES = ROOT / "examples"
+EXAMPLES = ROOT / "guidance" / "ipg672" / "examples"
 LAPTOP = {"width": 1366, "height": 850}
 NARROW = {"width": 390, "height": 844}
 
@@ -47,6 +48,13 @@ except ImportError:  # pragma: no cover - the test extra installs it
 def base_url() -> Iterator[str]:
     """The app served by uvicorn in a background thread on a free loopback port."""
     with in_thread(create_app()) as base:
+        yield base
+
+
+@pytest.fixture(scope="module")
+def packs_url() -> Iterator[str]:
+    """The app over the shipped content and the test-only second guidance pack (tests/packs/tst001)."""
+    with in_thread(create_app(load_content([ROOT / "tests" / "packs"]))) as base:
         yield base
 
 
@@ -289,7 +297,7 @@ def test_reference_page_lists_value_sets_code_systems_profiles_and_rules(page: P
     expect(page.locator("#codesystems-table")).to_contain_text("Fragment")
     expect(page.locator("#profiles")).to_contain_text("IPG672 diagnoses (ICD-10)")  # bindings name the value set by title
     expect(page.locator("#profiles article")).to_have_count(3)
-    rules = json.loads((ROOT / "valuesets" / "ipg672.rules.json").read_text(encoding="utf-8"))["rules"]
+    rules = [r for path in (BUNDLE_RULES_FILE, RULES_FILE) for r in json.loads(path.read_text(encoding="utf-8"))["rules"]]
     expect(page.locator("#rules tbody tr")).to_have_count(len(rules))
     expect(page.locator("#rule-ipg672-companion-required")).to_contain_text("PCSJ1")
     shot(page, "06-reference-page.png")
@@ -314,7 +322,7 @@ def test_example_picked_with_the_keyboard(page: Page, base_url: str) -> None:
     expect(page.locator("#results")).to_be_visible()
     cards = page.locator("#encounters article.encounter")
     expect(cards).to_have_count(2)
-    expect(cards.nth(1)).to_contain_text("IPG672 rules not applied")
+    expect(cards.nth(1)).to_contain_text("Not checked against the IPG672 rules")  # the pack's own summary wording
     expect(cards.nth(1).locator("table")).to_have_count(0)
     shot(page, "07-example-two-encounters.png")
 
@@ -411,7 +419,7 @@ def test_the_checklist_reads_each_example_encounter_as_validation_does() -> None
 
     index = load_content()
     checked = 0
-    for path in sorted((ROOT / "examples").glob("*.json")):
+    for path in sorted((ROOT / "guidance" / "ipg672" / "examples").glob("*.json")):
         if path.name.endswith(".expected.json"):
             continue
         bundle = json.loads(path.read_text(encoding="utf-8"))
@@ -425,3 +433,33 @@ def test_the_checklist_reads_each_example_encounter_as_validation_does() -> None
             assert f"procedures {procedures};" in text, (path.name, procedures, text)
             checked += 1
     assert checked >= 47
+
+
+def test_a_second_guidance_pack_is_on_the_page(browser: Browser, packs_url: str) -> None:
+    """With the test-only pack beside IPG672: its examples in their own groups, its rules on the reference
+    page, and an encounter card per pack, each in its pack's words."""
+    for page in _page(browser, packs_url, LAPTOP):
+        page.goto(packs_url + "/")
+        expect(page.locator(".brand")).to_contain_text("NICE IPG672 and TST001 coding")  # the page names the loaded packs
+        expect(page.locator("#example optgroup option").first).to_be_attached()
+        groups = page.locator("#example optgroup").evaluate_all("gs => gs.map(g => g.label)")
+        assert "IPG672: Conform" in groups and "TST001: Conform" in groups and "TST001: Coded against the recommendation" in groups
+        page.select_option("#example", "mixed-packs")
+        page.click("#load-example")
+        expect(page.locator("#bundle")).not_to_have_value("")
+        page.click("#validate")
+        expect(page.locator("#results")).to_be_visible()
+        expect(page.locator("#verdict")).to_contain_text("2 encounters found, 1 checked against the IPG672 rules, 1 against the TST001 rules.")
+        cards = page.locator("#encounters article.encounter")
+        expect(cards).to_have_count(2)
+        expect(cards.nth(0).locator(".pack")).to_have_text("IPG672")
+        expect(cards.nth(0)).to_contain_text("Coded as IPG672 recommends")
+        expect(cards.nth(1).locator(".pack")).to_have_text("TST001")
+        expect(cards.nth(1)).to_contain_text("Coded as TST001 recommends")
+        expect(cards.nth(1).locator("tr[data-code='TP-3']")).to_be_attached()
+        shot(page, "13-two-guidance-packs.png")
+        page.goto(packs_url + "/reference")
+        expect(page.locator("body[data-loaded='true']")).to_be_attached()
+        expect(page.locator("#rules-tst001 tbody tr")).to_have_count(9)
+        expect(page.locator("#rules-ipg672")).to_be_attached()
+        expect(page.locator("#rules-bundle")).to_be_attached()

@@ -12,7 +12,7 @@ from typing import Any
 import orjson
 import pytest
 
-from conftest import ROOT
+from conftest import BUNDLE_RULES_FILE, ROOT, RULES_FILE
 from ipg_validator.bundle.validate import validate_bundle
 from ipg_validator.content.index import ContentIndex
 from ipg_validator.core.limits import Limits
@@ -27,7 +27,7 @@ with warnings.catch_warnings():
     warnings.simplefilter("ignore")
     from fastapi.testclient import TestClient
 
-EXAMPLES = ROOT / "examples"
+EXAMPLES = ROOT / "guidance" / "ipg672" / "examples"
 EXAMPLE_NAMES = sorted(p.name[: -len(".json")] for p in EXAMPLES.glob("*.json") if not p.name.endswith(".expected.json"))
 VS = "https://ipg-validator.org/fhir/ValueSet/"
 FHIR_JSON = "application/fhir+json"
@@ -139,8 +139,8 @@ def test_examples_are_listed_with_their_expected_outcome(client: TestClient) -> 
     for item in listed:
         expected = json.loads((EXAMPLES / f"{item['name']}.expected.json").read_text(encoding="utf-8"))
         assert item["description"] == expected["description"]
-        assert item["conforms"] is expected["conforms"]
-    assert example_list(EXAMPLES) == listed
+        assert item["conforms"] is expected["conforms"] and item["pack"] == "ipg672"
+    assert example_list([("ipg672", EXAMPLES)]) == listed
 
 
 def test_an_example_is_served_as_it_is(client: TestClient) -> None:
@@ -155,12 +155,12 @@ def test_only_listed_examples_are_served(client: TestClient, name: str) -> None:
     response = client.get(f"/web/api/examples/{name}")
     assert response.status_code == 404
     assert response.headers["content-type"].startswith(FHIR_JSON)
-    assert example_path(name.replace("%2F", "/")) is None
+    assert example_path(name.replace("%2F", "/"), [("ipg672", EXAMPLES)]) is None
 
 
 def test_rules_are_the_rules_file(client: TestClient) -> None:
     body = client.get("/web/api/rules").json()
-    assert body["ruleSets"] == [json.loads((ROOT / "valuesets" / "ipg672.rules.json").read_text(encoding="utf-8"))]
+    assert body["ruleSets"] == [json.loads(path.read_text(encoding="utf-8")) for path in (BUNDLE_RULES_FILE, RULES_FILE)]
 
 
 # ---------- the checklist ----------
@@ -294,4 +294,4 @@ def test_the_wheel_carries_the_page_and_the_examples(tmp_path: Path) -> None:
         assert f"ipg_validator/web/static/{path.name}" in names
     assert {"ipg_validator/server/web.py", "ipg_validator/web/checklist.py", "ipg_validator/web/examples.py"} <= names
     for path in EXAMPLES.glob("*.json"):
-        assert f"ipg_validator/_content/examples/{path.name}" in names
+        assert f"ipg_validator/_content/guidance/ipg672/examples/{path.name}" in names

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import PROFILES_DIR, ROOT, VALUESETS_DIR
+from conftest import GUIDANCE_DIR, PROFILES_DIR, ROOT, VALUESETS_DIR, content_files
 
 pytestmark = pytest.mark.slow
 
@@ -54,6 +54,9 @@ def test_wheel_carries_the_content(wheel: Path) -> None:
         assert f"ipg_validator/_content/valuesets/{name}" in names
     for path in sorted(PROFILES_DIR.rglob("*.json")) if PROFILES_DIR.is_dir() else []:
         assert f"ipg_validator/_content/profiles/{path.relative_to(PROFILES_DIR).as_posix()}" in names
+    for path in sorted(GUIDANCE_DIR.rglob("*")):  # the packs: rules, ValueSets, profiles and examples
+        if path.is_file():
+            assert f"ipg_validator/_content/guidance/{path.relative_to(GUIDANCE_DIR).as_posix()}" in names
     assert "ipg_validator/content/loader.py" in names
     assert "ipg_validator/terminology/validate.py" in names
     assert not any(n.startswith(("plugin/", "tests/", "valuesets/", "tools/", "conformance/", "ipg_validator/conformance/")) for n in names)
@@ -64,6 +67,9 @@ def test_wheel_content_is_identical_to_the_checkout(wheel: Path) -> None:
     with zipfile.ZipFile(wheel) as zf:
         for path in VALUESETS_DIR.glob("*.json"):
             assert json.loads(zf.read(f"ipg_validator/_content/valuesets/{path.name}")) == json.loads(path.read_text(encoding="utf-8"))
+        for path in GUIDANCE_DIR.rglob("*.json"):
+            packed = zf.read(f"ipg_validator/_content/guidance/{path.relative_to(GUIDANCE_DIR).as_posix()}")
+            assert json.loads(packed) == json.loads(path.read_text(encoding="utf-8"))
 
 
 SCRIPT = r"""
@@ -105,6 +111,6 @@ def test_wheel_works_without_the_checkout(unpacked: Path) -> None:
     assert all(Path(s).resolve().is_relative_to(root) for s in out["sources"]), out["sources"]
     assert not any(str(ROOT) in s for s in out["sources"])
     assert out["counts"]["CodeSystem"] == 2
-    assert out["counts"]["ValueSet"] == len(list(VALUESETS_DIR.glob("ValueSet-*.json")))
+    assert out["counts"]["ValueSet"] == len(content_files("ValueSet-*.json"))
     assert out["ok"] == [True, "Selective internal radiotherapy with microspheres to lesion of liver", []]
     assert out["bad"] is False

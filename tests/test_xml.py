@@ -23,7 +23,7 @@ from ipg_validator.fhir.structure import check_structure
 from ipg_validator.fhir.xml import XmlWriteError, dump_xml, parse_xml
 from conftest import ROOT
 
-EXAMPLES = sorted(p for p in (ROOT / "examples").glob("*.json") if not p.name.endswith(".expected.json"))
+EXAMPLES = sorted(p for p in (ROOT / "guidance" / "ipg672" / "examples").glob("*.json") if not p.name.endswith(".expected.json"))
 TX_TESTS = conformance_tests_dir()
 CROSS_VERSION = "http://hl7.org/fhir/5.0/StructureDefinition/extension-ValueSet.expansion.contains.property"
 

@@ -24,7 +24,7 @@ from ipg_validator.server import create_app
 from conftest import DIAGNOSES, OPCS4, PROCEDURES, ROOT
 from fuzz import FHIR_XML_UTF8, client_for, error_outcome, fhir_answer, fhir_xml_answer, prop
 
-EXAMPLES = sorted(p for p in (ROOT / "examples").glob("*.json") if not p.name.endswith(".expected.json"))
+EXAMPLES = sorted(p for p in (ROOT / "guidance" / "ipg672" / "examples").glob("*.json") if not p.name.endswith(".expected.json"))
 JSON_IN = {"content-type": "application/fhir+json", "accept": "application/fhir+json"}
 XML_IN = {"content-type": "application/fhir+xml", "accept": "application/fhir+xml"}
 SOURCE = "http://example.org/CodeSystem/local-procedures"
@@ -68,7 +68,7 @@ def test_every_example_as_xml_has_the_outcome_of_its_json(fhir_base: str, path: 
 
 
 def test_single_resources_and_parameters_wrapped(client: Any) -> None:
-    bundle = orjson.loads((ROOT / "examples" / "missing-x65-3.json").read_bytes())
+    bundle = orjson.loads((ROOT / "guidance" / "ipg672" / "examples" / "missing-x65-3.json").read_bytes())
     resources = {e["resource"]["resourceType"]: e["resource"] for e in bundle["entry"]}
     for kind in ("Procedure", "Condition"):
         as_json, as_xml, status = both(client, f"/fhir/{kind}/$validate", resources[kind])
@@ -118,13 +118,13 @@ def test_get_answers_xml_when_asked(client: Any) -> None:
 
 
 def test_xml_without_content_type_is_read_as_xml(client: Any) -> None:
-    bundle = orjson.loads((ROOT / "examples" / "missing-x65-3.json").read_bytes())
+    bundle = orjson.loads((ROOT / "guidance" / "ipg672" / "examples" / "missing-x65-3.json").read_bytes())
     sniffed = fhir_xml_answer(client.post("/fhir/Bundle/$validate", content=dump_xml(bundle)), 200, "OperationOutcome")
     assert sniffed == fhir_answer(client.post("/fhir/Bundle/$validate", content=orjson.dumps(bundle)))
 
 
 def test_xml_in_json_out(client: Any) -> None:
-    bundle = orjson.loads((ROOT / "examples" / "missing-x65-3.json").read_bytes())
+    bundle = orjson.loads((ROOT / "guidance" / "ipg672" / "examples" / "missing-x65-3.json").read_bytes())
     answer = client.post("/fhir/Bundle/$validate", content=dump_xml(bundle), headers={"content-type": "text/xml", "accept": "application/json"})
     assert fhir_answer(answer) == fhir_answer(client.post("/fhir/Bundle/$validate", content=orjson.dumps(bundle)))
 

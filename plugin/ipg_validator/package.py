@@ -1,4 +1,6 @@
-"""The FHIR NPM package of the shipped content: `ipg-validator.ipg672-<version>.tgz`.
+"""The FHIR NPM package of the shipped content: `ipg-validator.<pack ids>-<version>.tgz` (`ipg-validator.ipg672`).
+
+Its name, title and keywords come from the shipped guidance packs, so a new pack is packaged with no code.
 
 Layout (FHIR package specification, https://hl7.org/fhir/packages.html):
 
@@ -6,7 +8,7 @@ Layout (FHIR package specification, https://hl7.org/fhir/packages.html):
     package/.index.json        index-version 1: each resource file with resourceType, id, url, version, kind, type
     package/<Type>-<id>.json   the CodeSystems, ValueSets, NamingSystems, StructureDefinitions and
                                OperationDefinitions (and any SearchParameter in the shipped content)
-    package/example/...        the example encounter Bundles, with their own .index.json
+    package/example/...        the packs' example encounter Bundles, with their own .index.json
 
 Only the shipped content goes in: a licensed TRUD release loaded with --content never does.
 The one operation FHIR R4 does not define, ValueSet/$batch-validate-code, has its
@@ -23,11 +25,13 @@ from typing import Any
 
 import orjson
 
+from .content.index import ContentIndex
 from .content.loader import ContentError, load_content
 from .content.paths import shipped_content
+from .content.ruleset import joined
 from .fhir.capabilities import FHIR_VERSION, software_version
 
-NAME = "ipg-validator.ipg672"
+PREFIX = "ipg-validator"
 CANONICAL = "https://ipg-validator.org/fhir"
 CONFORMANCE_TYPES = ("CodeSystem", "ValueSet", "NamingSystem", "StructureDefinition", "OperationDefinition", "SearchParameter")
 INDEX_KEYS = ("id", "url", "version", "kind", "type", "supplements", "content")
@@ -38,10 +42,17 @@ class PackageError(Exception):
     """The package cannot be written from this content."""
 
 
-def package_json(version: str) -> dict[str, Any]:
-    """The package manifest."""
+def package_name(index: ContentIndex) -> str:
+    """`ipg-validator.` and the shipped packs' ids (`ipg-validator.ipg672`)."""
+    return ".".join([PREFIX, "-".join(rules.id for rules in index.rule_sets) or "content"])
+
+
+def package_json(version: str, index: ContentIndex) -> dict[str, Any]:
+    """The package manifest, named and described from the packs."""
+    ids = [rules.guidance for rules in index.rule_sets]
+    titles = joined([rules.title for rules in index.rule_sets])
     return {
-        "name": NAME,
+        "name": package_name(index),
         "version": version,
         "tools-version": 3,
         "type": "Conformance",
@@ -49,51 +60,49 @@ def package_json(version: str) -> dict[str, Any]:
         "license": "Apache-2.0",
         "canonical": CANONICAL,
         "url": CANONICAL,
-        "title": "IPG672 coding: OPCS-4 and ICD-10 UK value sets, profiles and rules",
-        "description": "ValueSets, CodeSystem fragments, NamingSystems and profiles for NHS clinical coding of NICE IPG672 "
-                       "(selective internal radiation therapy for colorectal liver metastases), from ipg-validator. "
-                       "Derived from the coding recommendation NICE publishes with IPG672; not issued or endorsed by NICE.",
+        "title": f"{joined(ids)} coding: OPCS-4 and ICD-10 UK value sets, profiles and rules",
+        "description": f"ValueSets, CodeSystem fragments, NamingSystems and profiles for NHS clinical coding: {titles}; from ipg-validator. "
+                       f"Derived from the coding recommendations NICE publishes with {joined(ids)}; not issued or endorsed by NICE.",
         "fhirVersions": [FHIR_VERSION],
         "dependencies": {"hl7.fhir.r4.core": FHIR_VERSION},
         "author": "ipg-validator",
         "maintainers": [{"name": "ipg-validator"}],
         "jurisdiction": "urn:iso:std:iso:3166#GB",
-        "keywords": ["IPG672", "OPCS-4", "ICD-10", "SIRT", "NHS"],
+        "keywords": [*ids, "OPCS-4", "ICD-10", "NHS"],
     }
 
 
-def default_examples() -> Path | None:
-    """The checkout's examples/ folder, when there is one (an installed wheel has none)."""
-    folder = Path(__file__).resolve().parents[2] / "examples"
-    return folder if folder.is_dir() else None
+def default_examples(index: ContentIndex) -> list[Path]:
+    """The shipped packs' examples/ folders (`guidance/<id>/examples`)."""
+    return [Path(rules.folder) / "examples" for rules in index.rule_sets if rules.folder and (Path(rules.folder) / "examples").is_dir()]
 
 
 def package_files(examples: Path | None = None, *, code_systems: bool = True) -> dict[str, bytes]:
     """Every file of the package, by its path inside the tarball; without the CodeSystem fragments if asked."""
     try:
-        load_content()  # the shipped content must load cleanly (same checks as the server)
+        index = load_content()  # the shipped content must load cleanly (same checks as the server)
     except ContentError as exc:
         raise PackageError(f"the shipped content does not load: {exc}") from None
     version = software_version()
     files: dict[str, bytes] = {}
-    main = _resources(p for folder in shipped_content() for p in sorted(folder.rglob("*.json")))
+    main = _resources(p for folder in shipped_content() for p in sorted(folder.rglob("*.json")) if "examples" not in p.relative_to(folder).parts)
     kept = [r for r in main if r["resourceType"] in CONFORMANCE_TYPES and (code_systems or r["resourceType"] != "CodeSystem")]
     files.update(_with_index("package/", kept))
-    example_folder = examples if examples is not None else default_examples()
-    if example_folder is not None:
-        if not example_folder.is_dir():
-            raise PackageError(f"{example_folder}: not a folder")
-        found = _resources(p for p in sorted(example_folder.glob("*.json")) if not p.name.endswith(".expected.json"))
+    if examples is not None and not examples.is_dir():
+        raise PackageError(f"{examples}: not a folder")
+    folders = [examples] if examples is not None else default_examples(index)
+    found = _resources(p for folder in folders for p in sorted(folder.glob("*.json")) if not p.name.endswith(".expected.json"))
+    if found:
         files.update(_with_index("package/example/", found))
-    files["package/package.json"] = _json(package_json(version))
+    files["package/package.json"] = _json(package_json(version, index))
     return files
 
 
 def write_package(out: Path, *, examples: Path | None = None, code_systems: bool = True) -> tuple[Path, int]:
-    """Write `ipg-validator.ipg672-<version>.tgz` into `out`; returns its path and how many resources it holds."""
+    """Write `ipg-validator.<pack ids>-<version>.tgz` into `out`; returns its path and how many resources it holds."""
     files = package_files(examples, code_systems=code_systems)
     out.mkdir(parents=True, exist_ok=True)
-    path = out / f"{NAME}-{software_version()}.tgz"
+    path = out / f"{orjson.loads(files['package/package.json'])['name']}-{software_version()}.tgz"
     raw = io.BytesIO()
     with tarfile.open(fileobj=raw, mode="w", format=tarfile.PAX_FORMAT) as tar:
         for name in sorted(files):

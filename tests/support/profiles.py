@@ -11,7 +11,7 @@ from typing import Any
 from fhirpathpy import evaluate
 from ipg_validator import Terminology, load_content
 
-from conftest import ICD10_UK, OPCS4, PROFILES_DIR, ROOT, VALUESETS_DIR, VS_BASE
+from conftest import BUNDLE_RULES_FILE, ICD10_UK, OPCS4, PACK_DIR, RULES_FILE, ROOT, VS_BASE, content_files
 
 SD_BASE = "https://ipg-validator.org/fhir/StructureDefinition/"
 PROFILES = {
@@ -20,7 +20,7 @@ PROFILES = {
     "ipg672-encounter-bundle": "Bundle",
 }
 BUNDLE_PROFILE = SD_BASE + "ipg672-encounter-bundle"
-EXAMPLES_DIR = ROOT / "examples"
+EXAMPLES_DIR = ROOT / "guidance" / "ipg672" / "examples"
 
 OPCS4_ALIASES = (
     "https://fhir.hl7.org.uk/CodeSystem/OPCS-4",
@@ -53,7 +53,7 @@ def read(path: Path) -> Any:
 
 @lru_cache(maxsize=None)
 def profile(id_: str) -> dict[str, Any]:
-    return read(PROFILES_DIR / f"StructureDefinition-{id_}.json")
+    return read(PACK_DIR / "profiles" / f"StructureDefinition-{id_}.json")
 
 
 def elements(id_: str) -> dict[str, dict[str, Any]]:
@@ -70,12 +70,12 @@ def bundle_constraints() -> dict[str, dict[str, Any]]:
 
 @lru_cache(maxsize=None)
 def rules() -> dict[str, dict[str, Any]]:
-    return {r["id"]: r for r in read(VALUESETS_DIR / "ipg672.rules.json")["rules"]}
+    return {r["id"]: r for path in (RULES_FILE, BUNDLE_RULES_FILE) for r in read(path)["rules"]}
 
 
 @lru_cache(maxsize=None)
 def value_set_urls() -> frozenset[str]:
-    return frozenset(read(p)["url"] for p in VALUESETS_DIR.glob("ValueSet-*.json"))
+    return frozenset(read(p)["url"] for p in content_files("ValueSet-*.json"))
 
 
 @lru_cache(maxsize=None)

@@ -15,9 +15,7 @@ from ipg_validator.content.ruleset import RuleSet
 from ipg_validator.core.results import Issue
 from ipg_validator.core.systems import ICD10_UK, OPCS4
 
-from conftest import VALUESETS_DIR
-
-RULES_FILE = VALUESETS_DIR / "ipg672.rules.json"
+from conftest import RULES_FILE
 RULE_SYSTEM = "https://ipg-validator.org/fhir/CodeSystem/ipg672-rules"
 PROFILE = "https://ipg-validator.org/fhir/StructureDefinition/ipg672-encounter-bundle"
 ENC = "Bundle.entry[1].resource"

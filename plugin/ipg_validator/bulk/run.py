@@ -31,7 +31,8 @@ class Summary:
     files: list[str] = field(default_factory=list)
     loaded: Loaded = field(default_factory=Loaded)
     encounters: int = 0  # groups made of an Encounter
-    sirt: int = 0  # encounters the guidance's rules applied to
+    sirt: int = 0  # encounters a guidance pack's rules applied to
+    guidance: str = ""  # the loaded packs' short names ("IPG672"), as the summary table names them
     alone: int = 0  # outcomes of resources that belong to no encounter
     unreadable: int = 0  # lines that are no resource (not JSON, no or an unknown resourceType)
     outcomes: int = 0
@@ -55,7 +56,8 @@ def run_export(path: Path, out: IO[bytes], index: ContentIndex, options: Options
                on_judged: Callable[[Judged], None] | None = None, on_loaded: Callable[[Loaded], None] | None = None, progress: Callable[[str, int, int | None], None] | None = None) -> Summary:
     """Validate every encounter of the export at `path`, writing NDJSON OperationOutcomes to `out`."""
     files = discover(path)
-    summary = Summary(files=[f.name for f in files], keep_failing=keep_failing)
+    names = index.bundle_rules.guidance_names["guidance"] if index.bundle_rules is not None else ""
+    summary = Summary(files=[f.name for f in files], keep_failing=keep_failing, guidance=names)
     with tempfile.TemporaryDirectory(prefix="ipg-bulk-", dir=options.workdir) as work:
         pool = _pool(options, index)  # forked before DuckDB starts its threads
         store = Store(files, Path(work), memory_limit=options.memory_limit)

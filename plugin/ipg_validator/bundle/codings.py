@@ -34,7 +34,8 @@ class _Answer:
         self.system = system
         self.code = result.code or coding.code or ""
         self.display = result.display
-        self.system_name = fmt.name if fmt else (system or "a code with no system")
+        held = sources.code_system(system) if system and fmt is None else None  # a held system of no NHS format: its own title
+        self.system_name = fmt.name if fmt else held.title if held else (system or "a code with no system")
         self.usable = bool(system) and not any(i.tx_code in UNUSABLE for i in result.issues)
         foreign = bool(system) and any(i.tx_code == "not-found" for i in result.issues)  # a code system nobody here holds
         unconfirmed = any(i.is_error or i.tx_code == "invalid-code" for i in result.issues)

@@ -81,16 +81,16 @@ def group_entries(entries: list[Entry], rules: RuleSet) -> Grouping:
                 continue
             if len(encounters) == 1:
                 target = encounters[0].index
-                issues.append(finding(rules, rules.of_kind("unattributed"), entry.path, resource=entry.label, encounter=encounters[0].label, resource_type=entry.kind))
+                issues.append(finding(rules.of_kind("unattributed"), entry.path, resource=entry.label, encounter=encounters[0].label, resource_type=entry.kind))
             else:
-                issues.append(finding(rules, rules.of_kind("ambiguous-encounter"), entry.path, resource=entry.label, count=len(encounters), resource_type=entry.kind))
+                issues.append(finding(rules.of_kind("ambiguous-encounter"), entry.path, resource=entry.label, count=len(encounters), resource_type=entry.kind))
                 loose.append(entry)
                 continue
         group = groups[target]
         _add(group, entry)
         _check_subject(entry, group, subjects, issues, rules)
     if implicit is not None:
-        issues.append(finding(rules, rules.of_kind("no-encounter"), "Bundle", count=len(coded)))
+        issues.append(finding(rules.of_kind("no-encounter"), "Bundle", count=len(coded)))
     for entry in [*encounters, *coded]:
         _check_patient_reference(entry, subjects[entry.index], issues, rules, by_index)
     return Grouping([*groups.values(), *([implicit] if implicit else [])], loose, issues, refs)
@@ -116,10 +116,10 @@ def _wrong_reference(rules: RuleSet, issues: list[Issue], where: str, element: s
     """A reference that resolves to nothing ("does not resolve"), or to an entry of the wrong type (a type mismatch)."""
     text = reference_text(reference) or (str(reference) if reference is not None else "(none)")
     if target is None:
-        issues.append(finding(rules, rules.of_kind("unresolved-reference"), where, reference=text, target_type=target_type))
+        issues.append(finding(rules.of_kind("unresolved-reference"), where, reference=text, target_type=target_type))
         return
     found = by_index[target]
-    issues.append(finding(rules, rules.of_kind("reference-type"), where, reference=text, element=element, found=found.label,
+    issues.append(finding(rules.of_kind("reference-type"), where, reference=text, element=element, found=found.label,
                           found_type=found.kind, target_type=target_type))
 
 
@@ -152,7 +152,7 @@ def _check_subject(entry: Entry, group: Group, subjects: dict[int, tuple[str | N
         return
     same = a == b if a is not None and b is not None else mine_text == their_text
     if not same:
-        issues.append(finding(rules, rules.of_kind("subject-mismatch"), f"{entry.path}.subject", resource=entry.label, subject=mine_text, encounter=group.label, encounter_subject=their_text))
+        issues.append(finding(rules.of_kind("subject-mismatch"), f"{entry.path}.subject", resource=entry.label, subject=mine_text, encounter=group.label, encounter_subject=their_text))
 
 
 SUBJECTS = ("Patient", "Group")  # what Encounter, Procedure and Condition.subject may reference

@@ -35,11 +35,14 @@ def read_encounters(bundle: Any, index: ContentIndex, *, profile: str | None = N
     entries = bundle_entries(bundle)
     judge = Judge(index, claimed_profiles(bundle, profile))
     out: list[EncounterReading] = []
-    for rules in index.rule_sets:
-        coded = {e.index: read_record(judge.sources, judge.codings, rules, e) for e in entries if e.kind in ("Procedure", "Condition")}
-        grouping = group_entries(entries, rules)
-        items = {n: found[0] for n, found in coded.items()}
-        for group in grouping.groups:
+    if not index.rule_sets:
+        return judge, out
+    shared = judge.shared
+    coded = {e.index: read_record(judge.sources, judge.codings, shared, e) for e in entries if e.kind in ("Procedure", "Condition")}
+    grouping = group_entries(entries, shared)
+    items = {n: found[0] for n, found in coded.items()}
+    for group in grouping.groups:
+        for rules in index.rule_sets:
             procedures, conditions, case = judge.case(group, items, rules, grouping.references)
             errors = frozenset(i.expression[0] for e in (*procedures, *conditions) for i in coded[e.index][1] if i.is_error and i.expression)
             out.append(EncounterReading(rules, group, tuple(procedures), tuple(conditions), case, errors))

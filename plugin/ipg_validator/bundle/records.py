@@ -22,7 +22,8 @@ from .grouping import Entry
 
 
 def read_record(sources: SourceChain, memo: MutableMapping[Any, Any] | None, rules: RuleSet, entry: Entry) -> tuple[list[CodedItem], list[Issue]]:
-    """The codings of a Procedure or Condition as the rules read them, with every finding on them."""
+    """The codings of a Procedure or Condition as the rules read them, with every finding on them
+    (`rules`: the Bundle-level rule set, whose statuses are those every loaded pack reads)."""
     items, issues = coded_items(sources, entry.resource, entry.path, memo)
     if not items:
         return items, issues
@@ -82,12 +83,13 @@ def _other_systems(rules: RuleSet, entry: Entry, items: list[CodedItem], issues:
     kept = [i for i in issues if not (i.tx_code == "not-found" and i.expression and i.expression[0].startswith(places))]
     if held:
         beside = f"{held[0].system_name} {held[0].label}"
-        return kept + [finding(rules, rules.of_kind("system-beside"), i.expression, system_label=_label(rules, i.system), code=i.code,
-                               beside=beside, resource_type=entry.kind) for i in quiet]
+        return kept + [finding(rules.of_kind("system-beside"), i.expression, system_label=_label(rules, i.system), code=i.code,
+                               beside=beside, resource_type=entry.kind, **rules.guidance_names) for i in quiet]
     expected = dict(rules.of_kind("classification").systems).get(entry.kind)
     labels = list(dict.fromkeys(_label(rules, i.system) for i in quiet))
-    return kept + [finding(rules, rules.of_kind("system-only"), f"{entry.path}.code", resource=entry.label, system_label=" and ".join(labels),
-                           codes=", ".join(i.code for i in quiet), expected_name=_name(expected), resource_type=entry.kind)]
+    return kept + [finding(rules.of_kind("system-only"), f"{entry.path}.code", resource=entry.label, system_label=" and ".join(labels),
+                           codes=", ".join(i.code for i in quiet), expected_name=_name(expected), resource_type=entry.kind,
+                           **rules.guidance_names)]
 
 
 def _misfits(sources: SourceChain, memo: MutableMapping[Any, Any] | None, rules: RuleSet, entry: Entry, items: list[CodedItem],
@@ -103,7 +105,7 @@ def _misfits(sources: SourceChain, memo: MutableMapping[Any, Any] | None, rules:
         display, exists = check_coding(sources, expected, item.code, memo)
         values = {"system_name": item.system_name, "code": item.code, "resource_type": entry.kind, "expected_name": _name(expected),
                   "other_type": other, "display": display or ""}
-        issue = finding(rules, rule, item.expression, **values)
+        issue = finding(rule, item.expression, **values)
         if exists and "fix" in dict(rule.variants):
             issue = Issue(issue.severity, issue.code, issue.tx_code, rule.text("fix", **values), issue.expression, None, issue.details_system)
         issues = [*issues, issue]

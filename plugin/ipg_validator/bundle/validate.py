@@ -20,8 +20,8 @@ from ..core.errors import FhirError
 from ..core.jsonio import UTF8_BOM, duplicate_key, duplicate_text, parse_json
 from ..core.outcome import operation_outcome
 from ..rules.case import HIDDEN, CodedItem, EncounterCase
-from ..rules.engine import evaluate_rule, finding
-from ..content.ruleset import RuleSet
+from ..rules.engine import evaluate_rule, finding, record_findings
+from ..content.ruleset import RuleSet, joined as _joined
 from ..terminology.compose import Compose, ComposeError, Membership
 from ..terminology.expand import expand
 from ..core.results import Issue
@@ -59,10 +59,7 @@ def bundle_findings(data: bytes | str | Resource, index: ContentIndex, *, profil
     issues = bundle_issues(bundle) if structure else []
     entries = bundle_entries(bundle)
     judge = Judge(index, claimed_profiles(bundle, profile))
-    for rules in index.rule_sets:
-        issues += judge.bundle(entries, rules)
-    if not index.rule_sets:
-        issues += judge.codings_only(entries)
+    issues += judge.bundle(entries) if index.rule_sets else judge.codings_only(entries)
     return issues
 
 
@@ -74,12 +71,13 @@ def resource_findings(resource: Resource, index: ContentIndex, kind: str) -> lis
     issues = structure_issues(resource, kind)
     judge = Judge(index, set())
     target = "procedures" if kind == "Procedure" else "diagnoses"
-    if not index.rule_sets:
-        issues += coded_items(judge.sources, resource, kind, judge.codings)[1]
+    shared = index.bundle_rules
+    if not index.rule_sets or shared is None:
+        return issues + coded_items(judge.sources, resource, kind, judge.codings)[1]
+    items, coding_issues = read_record(judge.sources, judge.codings, shared, Entry(0, resource, None, path=kind))
+    issues += coding_issues
+    alone = EncounterCase(label=f"this {kind}", expression=kind, **{target: tuple(items)})  # type: ignore[arg-type]
     for rules in index.rule_sets:
-        items, coding_issues = read_record(judge.sources, judge.codings, rules, Entry(0, resource, None, path=kind))
-        issues += coding_issues
-        alone = EncounterCase(label=f"this {kind}", expression=kind, **{target: tuple(items)})  # type: ignore[arg-type]
         for rule in rules.guidance_rules:
             if rule.kind == "each-outside" and rule.target == target:
                 issues += evaluate_rule(rules, rule, alone, judge.member, judge.members)
@@ -124,22 +122,30 @@ class Judge:
     def codings_only(self, entries: list[Entry]) -> list[Issue]:
         return [i for e in entries if e.kind in ("Procedure", "Condition") for i in coded_items(self.sources, e.resource, e.path, self.codings)[1]]
 
-    def bundle(self, entries: list[Entry], rules: RuleSet) -> list[Issue]:
-        grouping = group_entries(entries, rules)
+    def bundle(self, entries: list[Entry]) -> list[Issue]:
+        """The Bundle-level findings (grouping, references, every coding) once, then each pack's on each encounter."""
+        shared = self.shared
+        grouping = group_entries(entries, shared)
         issues = list(grouping.issues)
         coded: dict[int, list[CodedItem]] = {}
         for entry in [e for e in entries if e.kind in ("Procedure", "Condition")]:
-            items, found = read_record(self.sources, self.codings, rules, entry)
+            items, found = read_record(self.sources, self.codings, shared, entry)
             coded[entry.index] = items
             issues += found
             if not items:
-                issues.append(finding(rules, rules.of_kind("uncoded"), entry.path, resource=entry.label, guidance=rules.title, system_name=_system_for(entry.kind)))
+                issues.append(finding(shared.of_kind("uncoded"), entry.path, resource=entry.label, system_name=_system_for(entry.kind),
+                                      **shared.guidance_names))
         errors = [i for i in issues if i.is_error]  # the verdicts count errors only: no rescan of every issue per encounter
         for group in grouping.groups:
-            found = self.encounter(group, coded, rules, errors, grouping.references)
-            issues += found
-            errors += [i for i in found if i.is_error]
+            issues += self.encounter(group, coded, errors, grouping.references)
         return issues
+
+    @property
+    def shared(self) -> RuleSet:
+        """The Bundle-level rule set: what is found once per Bundle, whatever the packs."""
+        if self.index.bundle_rules is None:
+            raise LookupError("no Bundle-level rules are loaded (guidance/bundle.rules.json)")
+        return self.index.bundle_rules
 
     def case(self, group: Group, coded: Mapping[int, list[CodedItem]], rules: RuleSet,
              refs: References | None = None) -> tuple[list[Entry], list[Entry], EncounterCase]:
@@ -155,24 +161,58 @@ class Judge:
         )
         return procedures, conditions, case
 
-    def encounter(self, group: Group, coded: dict[int, list[CodedItem]], rules: RuleSet, so_far: list[Issue], refs: References | None = None) -> list[Issue]:
-        """The rules' findings on one encounter and its summary; `so_far` holds (at least) the errors found before it."""
+    def encounter(self, group: Group, coded: dict[int, list[CodedItem]], so_far: list[Issue], refs: References | None = None) -> list[Issue]:
+        """Every pack's findings on one encounter, each with its summary; `so_far` holds (at least) the Bundle-level errors.
+
+        A pack that applies says all it found. One that does not stays silent when another applies, unless it
+        has more to say than that its scope code is absent (a scope code that does not count, or sent in the
+        wrong classification; an encounter status it is not applied for). When none applies, each says why."""
+        verdicts = [self.verdict(group, coded, rules, refs) for rules in self.index.rule_sets]
+        applied = [v for v in verdicts if v.applies]
+        out: list[Issue] = []
+        for v in verdicts:
+            if v.applies or not applied or not v.plainly_out:
+                out += v.found
+                out.append(v.summary(so_far))
+        if applied:
+            out += record_findings(self.shared, applied[0].case, _joined([v.rules.guidance for v in applied]))
+        return out
+
+    def verdict(self, group: Group, coded: dict[int, list[CodedItem]], rules: RuleSet, refs: References | None = None) -> Verdict:
+        """One pack's judgement of one encounter, its summary left to be worded with the errors found."""
         procedures, conditions, case = self.case(group, coded, rules, refs)
         stopped = encounter_status(rules, group.encounter)
         if stopped is not None:  # entered-in-error, cancelled: its codings were checked, the guidance does not apply
-            applies, found = False, [finding(rules, rules.of_kind("encounter-status"), group.expression, encounter=group.label, status=stopped)]
+            applies, found = False, [finding(rules.of_kind("encounter-status"), group.expression, encounter=group.label, status=stopped)]
         else:
             applies, found = judge_case(rules, case, self.member, self.members, self.cases)
+        places = (group.expression, *[e.path for e in (*procedures, *conditions)])
+        return Verdict(rules, group, case, applies, found, places)
+
+
+class Verdict:
+    """A pack's findings on one encounter, whether it applied, and the places its summary counts errors at."""
+
+    __slots__ = ("rules", "group", "case", "applies", "found", "places")
+
+    def __init__(self, rules: RuleSet, group: Group, case: EncounterCase, applies: bool, found: list[Issue], places: tuple[str, ...]) -> None:
+        self.rules, self.group, self.case, self.applies, self.found, self.places = rules, group, case, applies, found, places
+
+    @property
+    def plainly_out(self) -> bool:
+        """Whether all the pack has to say is that the encounter has none of its scope codes."""
+        return not self.applies and all(i.tx_code == self.rules.of_kind("out-of-scope").id for i in self.found)
+
+    def summary(self, so_far: list[Issue]) -> Issue:
+        """The pack's summary of the encounter: its codes and verdict, counting the errors at the encounter's places."""
         errors = 0
-        if so_far or any(i.is_error for i in found):
-            places = (group.expression, *[e.path for e in (*procedures, *conditions)])
-            errors = sum(1 for i in (*so_far, *found) if i.is_error and i.expression and i.expression[0].startswith(places))
-        rule = rules.of_kind("summary")
-        verdict = (rule.phrase("not-applied") if not applies else rule.phrase("coded") if not errors
+        if so_far or any(i.is_error for i in self.found):
+            errors = sum(1 for i in (*so_far, *self.found) if i.is_error and i.expression and i.expression[0].startswith(self.places))
+        rule = self.rules.of_kind("summary")
+        verdict = (rule.phrase("not-applied") if not self.applies else rule.phrase("coded") if not errors
                    else rule.phrase("not-coded", errors=f"{errors} error{'s' if errors != 1 else ''}"))
-        summary = finding(rules, rule, group.expression, encounter=group.label,
-                          procedures=_codes(case.procedures), diagnoses=_codes(case.diagnoses), verdict=verdict)
-        return [*found, summary]
+        return finding(rule, self.group.expression, encounter=self.group.label,
+                       procedures=_codes(self.case.procedures), diagnoses=_codes(self.case.diagnoses), verdict=verdict)
 
 
 def _codes(items: tuple[CodedItem, ...]) -> str:

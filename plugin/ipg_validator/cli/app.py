@@ -238,7 +238,7 @@ def serve(
 @app.command()
 def package(
     out: Annotated[Path, typer.Option("--out", metavar="DIR", help="Folder to write the package to (made if missing).")],
-    examples: Annotated[Optional[Path], typer.Option("--examples", metavar="DIR", help="Example Bundles to include; default: the checkout's examples/ when present.")] = None,
+    examples: Annotated[Optional[Path], typer.Option("--examples", metavar="DIR", help="Example Bundles to include; default: each shipped guidance pack's examples/.")] = None,
     no_code_systems: Annotated[bool, typer.Option("--no-code-systems", help=(
         "Leave the OPCS-4 and ICD-10 CodeSystem fragments out, so that a validator given this server as its terminology "
         "server (HL7 validator -tx) asks it about every code: with a fragment of its own the HL7 validator checks codes "

@@ -102,7 +102,7 @@ def _render(summary: Summary, out: Console) -> None:
     rows = [
         ("files", len(summary.files)), ("lines read", loaded.lines), ("blank lines", loaded.blank),
         *[(f"{kind} resources", n) for kind, n in loaded.kinds.items()],
-        ("encounters validated", summary.encounters), ("SIRT encounters (IPG672 rules applied)", summary.sirt),
+        ("encounters validated", summary.encounters), (f"encounters the {summary.guidance or 'guidance'} rules applied to", summary.sirt),
         ("resources in no encounter (validated alone)", summary.alone),
         ("references to an encounter not in the export", loaded.dangling),
         ("unreadable lines (not JSON, no or unknown resourceType)", summary.unreadable),

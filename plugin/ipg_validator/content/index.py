@@ -20,10 +20,11 @@ class ContentIndex:
     value_sets: Mapping[str, tuple[Resource, ...]]  # url -> versions, newest first
     aliases: Mapping[str, str]  # alias system URI -> canonical URI (from NamingSystems)
     resources: Mapping[str, tuple[Resource, ...]]  # resourceType -> every resource loaded
-    rules: tuple[Resource, ...]  # guidance rule sets (*.rules.json)
+    rules: tuple[Resource, ...]  # the rules files as loaded (*.rules.json): the Bundle level's and each pack's
     sources: tuple[str, ...]  # the folders and files loaded, in order
     replaced: tuple[str, ...] = ()  # fragments set aside because a complete release was loaded
-    rule_sets: tuple[RuleSet, ...] = ()  # the rules files, checked and typed
+    rule_sets: tuple[RuleSet, ...] = ()  # the guidance packs' rule sets, checked and typed, in load order
+    bundle_rules: RuleSet | None = None  # the Bundle-level rule set the packs read over
 
     def code_system(self, url: str, version: str | None = None) -> CodeSystemIndex | None:
         """The code system at `url` (a given version, or the newest)."""
@@ -40,7 +41,8 @@ class ContentIndex:
     def counts(self) -> dict[str, int]:
         """How many of each resource type are loaded (for /readyz and the CLI)."""
         counts = {kind: len(items) for kind, items in sorted(self.resources.items())}
-        counts["rules"] = sum(len(rule_set.rules) for rule_set in self.rule_sets)
+        levels = (*((self.bundle_rules,) if self.bundle_rules is not None else ()), *self.rule_sets)
+        counts["rules"] = sum(len(rule_set.rules) for rule_set in levels)
         return counts
 
 

@@ -15,14 +15,16 @@ from typing import Any
 import orjson
 from pydantic import ValidationError
 
+from ..core.frozen import frozen
 from ..core.models import model_class
-from .ruleset import RuleError, RuleSet, read_rule_set
+from .ruleset import BUNDLE_LEVEL, RuleError, RuleSet, read_rule_set
 from .codesystem import FRAGMENT_CONTENT, CodeSystemIndex, index_code_system
 from ..core.versions import version_key
 from .index import ContentIndex
 from .paths import shipped_content
 
 RULES_SUFFIX = ".rules.json"
+EXAMPLES = "examples"  # a guidance pack's example Bundles: shipped beside its content, never loaded as content
 # Above this many concepts a CodeSystem's concepts get a fast structural check instead of the
 # pydantic model (a 12,000-code release would take 1.7 s); its other elements still use the model.
 MODEL_CHECKED_CONCEPTS = 2_000
@@ -41,20 +43,42 @@ def load_content(folders: Iterable[Path | str] | None = None, *, include_shipped
     """Build the index from the shipped content plus `folders` (later folders may add releases)."""
     paths = [*(shipped_content() if include_shipped else []), *(Path(f) for f in folders or ())]
     resources: list[tuple[Path, dict[str, Any]]] = []
-    rules: list[dict[str, Any]] = []
-    rule_sets: list[RuleSet] = []
+    rule_files: list[tuple[Path, dict[str, Any]]] = []
     for folder in paths:
         for file in _content_files(folder):
             data = _read_json(file)
             if file.name.endswith(RULES_SUFFIX):
-                rule_sets.append(_rule_set(file, data))  # checks the file's shape, rule by rule
-                rules.append(data)
+                rule_files.append((file, data))
             else:
-                resources.append((file, _check_resource(file, data)))
-    index = _build(resources, rules, [str(p) for p in paths])
-    for rule_set in rule_sets:
+                resources.append((file, frozen(_check_resource(file, data))))  # read-only from here: shared by every request
+    shared, packs = _rule_sets(rule_files)
+    index = _build(resources, [data for _, data in rule_files], [str(p) for p in paths])
+    for rule_set in packs:
         _check_rule_value_sets(index, rule_set)
-    return replace(index, rule_sets=tuple(rule_sets))
+    return replace(index, rule_sets=packs, bundle_rules=shared)
+
+
+def _rule_sets(files: list[tuple[Path, dict[str, Any]]]) -> tuple[RuleSet | None, tuple[RuleSet, ...]]:
+    """The Bundle-level rule set (one at most) and the guidance packs read over it, in load order."""
+    levels = [(file, data) for file, data in files if isinstance(data, dict) and data.get("level") == BUNDLE_LEVEL]
+    if len(levels) > 1:
+        raise ContentError(levels[1][0], f"a second Bundle-level rules file (the first is {levels[0][0]}): load one")
+    shared = _rule_set(*levels[0]) if levels else None
+    packs: list[RuleSet] = []
+    for file, data in files:
+        if levels and file == levels[0][0]:
+            continue
+        if shared is None:
+            raise ContentError(file, "a guidance pack needs the Bundle-level rules (guidance/bundle.rules.json) loaded beside it")
+        pack = _rule_set(file, data, shared)
+        if any(p.id == pack.id for p in packs):
+            raise ContentError(file, f"a second guidance pack with the id {pack.id!r}: pack ids are unique")
+        for rule in pack.rules:  # a finding's rule id says which rule it is, whatever the pack
+            owner = next((other.id for other in (shared, *packs) if any(r.id == rule.id for r in other.rules)), None)
+            if owner is not None:
+                raise ContentError(file, f"rule id {rule.id!r} is already a rule of {owner}: rule ids are unique across the loaded rules")
+        packs.append(pack)
+    return (replace(shared, packs=tuple(packs)) if shared is not None else None), tuple(packs)
 
 
 def _content_files(folder: Path) -> list[Path]:
@@ -62,7 +86,8 @@ def _content_files(folder: Path) -> list[Path]:
         raise ContentError(folder, "content folder does not exist")
     if folder.is_file():
         return [folder]
-    return sorted(p for p in folder.rglob("*.json") if p.is_file() and not p.name.startswith("."))
+    return sorted(p for p in folder.rglob("*.json") if p.is_file() and not p.name.startswith(".")
+                  and EXAMPLES not in p.relative_to(folder).parts[:-1])
 
 
 def _read_json(file: Path) -> Any:
@@ -131,9 +156,9 @@ def _check_concepts(file: Path, concepts: Any, where: str) -> None:
             _check_concepts(file, concept["concept"], f"{here}.concept")
 
 
-def _rule_set(file: Path, data: dict[str, Any]) -> RuleSet:
+def _rule_set(file: Path, data: dict[str, Any], base: RuleSet | None = None) -> RuleSet:
     try:
-        return read_rule_set(data)
+        return replace(read_rule_set(data, base), folder=str(file.parent))
     except RuleError as exc:
         raise ContentError(file, f"invalid rules file: {exc}") from None
 
@@ -173,7 +198,7 @@ def _build(resources: list[tuple[Path, dict[str, Any]]], rules: list[dict[str, A
         value_sets=_frozen({url: _newest_first(v, lambda vs: vs.get("version")) for url, v in value_sets.items()}),
         aliases=MappingProxyType(aliases),
         resources=_frozen({kind: tuple(items) for kind, items in by_type.items()}),
-        rules=tuple(MappingProxyType(r) for r in rules),
+        rules=tuple(frozen(r) for r in rules),
         sources=tuple(sources),
         replaced=tuple(replaced),
     )

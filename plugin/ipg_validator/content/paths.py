@@ -8,9 +8,11 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from ..core.frozen import frozen
+
 
 def shipped_folder(name: str) -> Path:
-    """The shipped `valuesets`, `profiles` or `fhir-core` folder.
+    """The shipped `valuesets`, `profiles`, `guidance` or `fhir-core` folder.
 
     A wheel carries them inside the package (`ipg_validator/_content/`); a checkout has
     them at the repository root, two levels above the package.
@@ -27,10 +29,11 @@ def shipped_folder(name: str) -> Path:
 def shipped_content() -> list[Path]:
     """The content folders loaded when the user names none."""
     folders = [shipped_folder("valuesets")]
-    try:
-        folders.append(shipped_folder("profiles"))
-    except FileNotFoundError:
-        pass
+    for name in ("profiles", "guidance"):
+        try:
+            folders.append(shipped_folder(name))
+        except FileNotFoundError:
+            pass
     return folders
 
 
@@ -45,4 +48,4 @@ def fhir_core_resources() -> tuple[dict[str, Any], ...]:
         folder = shipped_folder("fhir-core")
     except FileNotFoundError:
         return ()
-    return tuple(json.loads(p.read_text(encoding="utf-8")) for p in sorted(folder.glob("*.json")))
+    return tuple(frozen(json.loads(p.read_text(encoding="utf-8"))) for p in sorted(folder.glob("*.json")))

@@ -1,27 +1,33 @@
-"""Guidance rule sets read from `*.rules.json`: each rule an id, a kind, a severity and a message template.
+"""Rule sets read from `*.rules.json`: each rule an id, a kind, a severity and a message template.
 
-Adding a guidance's rules means adding such a file (and the ValueSets it names), not code:
-the kinds are the vocabulary the engine understands.
+Two levels. The Bundle-level rule set (`"level": "bundle"`, one per content) words what is found once
+per Bundle: grouping, references, record statuses, other code systems, the classifications. A guidance
+pack's rule set (one per guidance, `guidance/<id>/`) words its own rules and its verdict on each
+encounter. Adding a guidance means adding such a file and the ValueSets it names, not code: the kinds
+are the vocabulary the engine understands.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cached_property
 from typing import Any
 
+# A guidance pack's rules on an encounter in its scope.
 GUIDANCE_KINDS = frozenset({
     "require-each", "require-any", "first-not-in", "first-in", "not-together", "at-most-one", "each-outside", "single-coding",
-    "not-counted", "status-check", "status-contradicts",
+    "status-contradicts",
 })
+# A guidance pack's verdict on each encounter: why it did not apply, and its summary. Every pack words each.
+ENCOUNTER_KINDS = frozenset({"out-of-scope", "scope-not-counted", "scope-misclassified", "encounter-status", "summary"})
+# Found once per Bundle, whatever the packs: the Bundle-level rule set words each.
 BUNDLE_KINDS = frozenset({
-    "out-of-scope", "unattributed", "no-encounter", "ambiguous-encounter", "unresolved-reference", "subject-mismatch", "uncoded", "summary",
-    "scope-not-counted", "scope-misclassified", "classification", "encounter-status", "system-beside", "system-only", "reference-type",
+    "unattributed", "no-encounter", "ambiguous-encounter", "unresolved-reference", "subject-mismatch", "uncoded",
+    "classification", "system-beside", "system-only", "reference-type", "not-counted", "status-check",
 })
-# Guidance kinds that read both lists (`in` optional) and no value set; the others read one list.
-BOTH_LISTS = frozenset({"not-counted", "status-check"})
+BUNDLE_LEVEL, PACK_LEVEL = "bundle", "guidance"
 # Kinds that name the record statuses they act on: {"Procedure.status": [...], "Condition.verificationStatus": [...]}.
 STATUS_KINDS = frozenset({"not-counted", "status-check", "status-contradicts", "encounter-status"})
 SEVERITIES = frozenset({"error", "warning", "information"})
@@ -56,6 +62,7 @@ class Rule:
     systems: tuple[tuple[str, str], ...] = ()  # ("Procedure", OPCS-4 URI): the classification each resource type takes
     variants: tuple[tuple[str, str], ...] = ()  # other wordings of the message, by name ("fix")
     standard_text: str | None = None  # `{standard}` in a message: the standard named and said what it is
+    system: str = ""  # the code system of the rule ids: details.coding.system of its findings
 
     def text(self, variant: str | None = None, **values: object) -> str:
         """The message (or its named variant) with its `{name}` placeholders filled; a missing value is left visible, never an error."""
@@ -95,7 +102,8 @@ class _Visible(dict[str, Any]):
 
 @dataclass(frozen=True)
 class RuleSet:
-    """The rules of one guidance, the value set that brings an encounter into scope, and its profile."""
+    """The rules of one level: a guidance pack (its rules, the value set that brings an encounter into
+    scope, its profile) or the Bundle level (what every pack reads of the Bundle's records)."""
 
     id: str
     title: str
@@ -105,11 +113,19 @@ class RuleSet:
     scope_value_set: str
     rules: tuple[Rule, ...]
     other_systems: tuple[tuple[str, str], ...] = ()  # code systems not held but named plainly: (URI, name)
+    level: str = PACK_LEVEL
+    guidance: str = ""  # the guidance's short name (IPG672), as the Bundle-level messages name the packs
+    base: RuleSet | None = None  # a pack's Bundle-level rule set: the kinds the pack does not word itself
+    packs: tuple[RuleSet, ...] = ()  # the Bundle level's packs: whose statuses its records keep, whose names it says
+    version: str = ""
+    folder: str | None = None  # where its rules file was loaded from: a pack's folder (its examples/ beside it)
 
     def of_kind(self, kind: str) -> Rule:
-        """The rule that words a bundle-level finding of this kind."""
+        """The rule that words a finding of this kind (a pack asks its Bundle level for the Bundle-level kinds)."""
         rule = self._by_kind.get(kind)
         if rule is None:
+            if self.base is not None:
+                return self.base.of_kind(kind)
             raise KeyError(f"rule set {self.id!r} has no rule of kind {kind!r}")
         return rule
 
@@ -123,9 +139,11 @@ class RuleSet:
 
     @cached_property
     def status_elements(self) -> dict[str, tuple[tuple[str, frozenset[str]], ...]]:
-        """Per resource type, the status elements some rule reads and the values any rule names: what a coding keeps of its record."""
+        """Per resource type, the status elements some rule reads (its packs' rules too) and the values any
+        rule names: what a coding keeps of its record."""
         found: dict[str, dict[str, set[str]]] = {}
-        for rule in self.rules:
+        base = self.base.rules if self.base is not None else ()
+        for rule in (*self.rules, *base, *(r for pack in self.packs for r in pack.rules)):
             for path, values in rule.statuses:
                 kind, _, element = path.partition(".")
                 found.setdefault(kind, {}).setdefault(element, set()).update(values)
@@ -147,16 +165,35 @@ class RuleSet:
         """The (Resource.element, status) pairs whose codes do not count."""
         return frozenset((path, value) for path, values in self.of_kind("not-counted").statuses for value in values)
 
+    @cached_property
+    def guidance_names(self) -> dict[str, str]:
+        """How the Bundle-level messages name the packs: `guidance` their short names, `guidance_titles` their titles."""
+        packs = self.packs or ((self,) if self.level == PACK_LEVEL else ())
+        return {"guidance": joined([p.guidance for p in packs]), "guidance_titles": joined([p.title for p in packs], "or")}
+
     def system_name(self, system: str | None) -> str | None:
         """The plain name of a code system this service does not hold but knows of (SNOMED CT), else None."""
-        return dict(self.other_systems).get(system or "")
+        name = dict(self.other_systems).get(system or "")
+        if name is None and self.base is not None:
+            return self.base.system_name(system)
+        return name
 
 
-def read_rule_set(data: Any) -> RuleSet:
-    """Check and type a rule file's content; RuleError says which rule is wrong and why."""
+def joined(names: list[str], last: str = "and") -> str:
+    """"A", "A and B", "A, B and C"."""
+    return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} {last} {names[-1]}" if names else ""
+
+
+def read_rule_set(data: Any, base: RuleSet | None = None) -> RuleSet:
+    """Check and type a rule file's content; RuleError says which rule is wrong and why.
+
+    A guidance pack's file is read with `base`, the Bundle-level rule set it leaves the Bundle-level kinds to."""
     if not isinstance(data, Mapping) or not isinstance(data.get("rules"), list):
         raise RuleError("a rules file is an object with a 'rules' list")
     name = data.get("id")
+    level = data.get("level", PACK_LEVEL)
+    if level not in (BUNDLE_LEVEL, PACK_LEVEL):
+        raise RuleError(f"rule set {name!r}: level is {BUNDLE_LEVEL!r} (the Bundle-level findings) or {PACK_LEVEL!r} (a guidance pack, the default)")
     standards = data.get("standards", {})
     if not isinstance(standards, Mapping) or not all(isinstance(v, str) and v.strip() for v in standards.values()):
         raise RuleError(f"rule set {name!r}: 'standards' maps a standard's id to the words that say what it is")
@@ -166,21 +203,35 @@ def read_rule_set(data: Any) -> RuleSet:
         if rule.id in seen:
             raise RuleError(f"rule set {name!r}: duplicate rule id {rule.id!r}")
         seen.add(rule.id)
-    missing = sorted(BUNDLE_KINDS - {r.kind for r in rules})
+    kinds = BUNDLE_KINDS if level == BUNDLE_LEVEL else GUIDANCE_KINDS | ENCOUNTER_KINDS
+    stray = sorted({r.kind for r in rules} - kinds)
+    if stray:
+        where = "the Bundle-level rules" if level == BUNDLE_LEVEL else "the Bundle-level rules file (guidance/bundle.rules.json), not a pack"
+        raise RuleError(f"rule set {name!r}: the kinds {', '.join(stray)} belong in {where}")
+    missing = sorted((BUNDLE_KINDS if level == BUNDLE_LEVEL else ENCOUNTER_KINDS) - {r.kind for r in rules})
     if missing:
-        raise RuleError(f"rule set {name!r}: no rule words the bundle findings {', '.join(missing)}")
-    scope = data.get("scope")
-    if not isinstance(scope, Mapping) or _text(scope.get("in")) not in LISTS or not _text(scope.get("valueSet")):
-        raise RuleError(f"rule set {name!r}: scope needs 'in' (procedures or diagnoses) and a valueSet")
+        raise RuleError(f"rule set {name!r}: no rule words the {'bundle' if level == BUNDLE_LEVEL else 'encounter'} findings {', '.join(missing)}")
     if not _text(data.get("ruleSystem")):
         raise RuleError(f"rule set {name!r}: needs a ruleSystem URI for the rule ids")
     others = data.get("otherSystems", {})
     if not isinstance(others, Mapping) or not all(_text(k) and _text(v) for k, v in others.items()):
         raise RuleError(f"rule set {name!r}: otherSystems maps code system URIs to their names")
+    rules = tuple(replace(r, system=data["ruleSystem"]) for r in rules)
+    if level == BUNDLE_LEVEL:
+        return RuleSet(id=str(name), title=str(data.get("title", name)), rule_system=data["ruleSystem"], profile=None,
+                       scope_target="", scope_value_set="", rules=rules, other_systems=tuple(others.items()), level=BUNDLE_LEVEL,
+                       version=str(data.get("version", "")))
+    scope = data.get("scope")
+    if not isinstance(scope, Mapping) or _text(scope.get("in")) not in LISTS or not _text(scope.get("valueSet")):
+        raise RuleError(f"rule set {name!r}: scope needs 'in' (procedures or diagnoses) and a valueSet")
+    guidance = data.get("guidance", {})
+    short = guidance.get("id") if isinstance(guidance, Mapping) else None
+    if short is not None and not _text(short):
+        raise RuleError(f"rule set {name!r}: guidance.id is the guidance's short name, such as IPG672")
     return RuleSet(
         id=str(name), title=str(data.get("title", name)), rule_system=data["ruleSystem"],
         profile=_text(data.get("profile")), scope_target=scope["in"], scope_value_set=scope["valueSet"], rules=rules,
-        other_systems=tuple(others.items()),
+        other_systems=tuple(others.items()), guidance=short or str(name).upper(), base=base, version=str(data.get("version", "")),
     )
 
 
@@ -189,7 +240,7 @@ def _rule(n: int, data: Any, standards: Mapping[str, str]) -> Rule:
         raise RuleError(f"rules[{n}] needs an id")
     where = f"rules[{n}] ({data['id']})"
     kind = _text(data.get("kind"))
-    if kind not in GUIDANCE_KINDS | BUNDLE_KINDS:
+    if kind not in GUIDANCE_KINDS | ENCOUNTER_KINDS | BUNDLE_KINDS:
         raise RuleError(f"{where}: unknown kind {data.get('kind')!r}")
     if _text(data.get("severity")) not in SEVERITIES:
         raise RuleError(f"{where}: severity must be one of {', '.join(sorted(SEVERITIES))}")
@@ -205,11 +256,11 @@ def _rule(n: int, data: Any, standards: Mapping[str, str]) -> Rule:
     raw_sets = data.get("valueSets") if data.get("valueSets") is not None else ([data["valueSet"]] if data.get("valueSet") else [])
     if not isinstance(raw_sets, list) or not all(_text(v) for v in raw_sets):
         raise RuleError(f"{where}: valueSet(s) must be canonical URLs")
-    needs = {"not-together": 2, "single-coding": 0}.get(kind, 1 if kind in GUIDANCE_KINDS - BOTH_LISTS else 0)
+    needs = {"not-together": 2, "single-coding": 0}.get(kind, 1 if kind in GUIDANCE_KINDS else 0)
     if len(raw_sets) != needs:
         raise RuleError(f"{where}: kind {kind} needs {needs} value set(s)")
     target = _text(data.get("in"))
-    if kind in GUIDANCE_KINDS - BOTH_LISTS and target not in LISTS:
+    if kind in GUIDANCE_KINDS and target not in LISTS:
         raise RuleError(f"{where}: 'in' must be procedures or diagnoses")
     standard, variants = _text(data.get("standard")), _variants(where, data.get("messages", {}))
     missing = [name for name in VERDICTS if kind == "summary" and name not in dict(variants)]

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from ..content.index import ContentIndex
+from ..content.ruleset import joined
 
 SOFTWARE = "ipg-validator"
 FHIR_VERSION = "4.0.1"
@@ -73,7 +74,8 @@ def content_description(index: ContentIndex) -> str:
         f"content={s['content']}, {s['concepts']} concepts)"
         for s in content_summary(index)
     ]
-    return f"{SOFTWARE} terminology server for NICE IPG672 coding. Code systems in use: " + ("; ".join(parts) or "none") + "."
+    packs = joined([rules.guidance for rules in index.rule_sets]) or "no guidance pack"
+    return f"{SOFTWARE} terminology server for NICE {packs} coding. Code systems in use: " + ("; ".join(parts) or "none") + "."
 
 
 def rest_security(api_keys: bool, cors: bool) -> dict[str, Any] | None:

@@ -28,28 +28,48 @@ def out_of_scope(rules: RuleSet, case: EncounterCase, member: MemberTest, member
         if item.state == NOT_COUNTED and member(scope, item):
             rule = rules.of_kind("scope-not-counted")
             path, status = item.mark(rules.of_kind("not-counted").statuses) or (".", "")
-            return finding(rules, rule, item.expression, code=item.code, display=item.display or "", resource=item.resource,
+            return finding(rule, item.expression, code=item.code, display=item.display or "", resource=item.resource,
                            element=path.partition(".")[2], status=status, encounter=case.label)
     fit = dict(rules.of_kind("classification").systems)
     expected = fit.get("Procedure" if rules.scope_target == "procedures" else "Condition")
     for item in items:
         if item.state == MISFIT and expected and member(scope, item._replace(system=expected)):
             display = next((d for c, d in members(scope) if c == item.code), None)
-            return finding(rules, rules.of_kind("scope-misclassified"), item.expression, code=item.code, display=display or "",
+            return finding(rules.of_kind("scope-misclassified"), item.expression, code=item.code, display=display or "",
                            resource=item.resource, system_name=item.system_name, encounter=case.label)
-    return finding(rules, rules.of_kind("out-of-scope"), case.expression, encounter=case.label)
+    return finding(rules.of_kind("out-of-scope"), case.expression, encounter=case.label)
 
 
 def not_counted_text(rules: RuleSet, item: CodedItem) -> str:
-    """Why a coding of the encounter does not count, in the words of the not-counted rule."""
-    return rules.of_kind("not-counted").text(**_not_counted_values(rules.of_kind("not-counted"), item))
+    """Why a coding of the encounter does not count toward this pack, in the words of the not-counted rule."""
+    rule = rules.of_kind("not-counted")
+    return rule.text(**_not_counted_values(rule, item, rules.guidance))
 
 
-def _not_counted_values(rule: Rule, item: CodedItem) -> dict[str, str]:
+def _not_counted_values(rule: Rule, item: CodedItem, guidance: str) -> dict[str, str]:
     path, status = item.mark(rule.statuses) or (".", "")
     kind, _, element = path.partition(".")
     return {"system_name": item.system_name, "code": item.code, "display": item.display or "", "resource": item.resource,
-            "element": element, "status": status, "resource_type": kind, "meaning": dict(rule.variants).get(status, status)}
+            "element": element, "status": status, "resource_type": kind, "meaning": dict(rule.variants).get(status, status),
+            "guidance": guidance}
+
+
+def record_findings(shared: RuleSet, case: EncounterCase, guidance: str) -> list[Issue]:
+    """The Bundle level's findings on an encounter that packs judged (`guidance` names them): the codes
+    whose record status makes them not count, and the records whose status asks for a check."""
+    counted = shared.of_kind("not-counted")
+    out = [finding(counted, i.expression, **_not_counted_values(counted, i, guidance))
+           for i in (*case.procedures, *case.diagnoses) if i.state == NOT_COUNTED]
+    check = shared.of_kind("status-check")
+    by_resource: dict[str, tuple[tuple[str, str], list[str]]] = {}
+    for item in (*case.procedures, *case.diagnoses):
+        mark = item.mark(check.statuses) if item.usable else None
+        if mark is not None:
+            by_resource.setdefault(item.resource, (mark, []))[1].append(item.code)
+    out += [finding(check, f"{resource}.{path.partition('.')[2]}", resource=resource, element=path.partition(".")[2], status=status,
+                    codes=" ".join(codes), guidance=guidance)
+            for resource, ((path, status), codes) in by_resource.items()]
+    return out
 
 
 def evaluate(rules: RuleSet, case: EncounterCase, member: MemberTest, members: Members) -> list[Issue]:
@@ -62,9 +82,9 @@ def evaluate_rule(rules: RuleSet, rule: Rule, case: EncounterCase, member: Membe
     return _CHECKS[rule.kind](rules, rule, case, member, members)
 
 
-def finding(rules: RuleSet, rule: Rule, expression: str, **values: object) -> Issue:
-    """An issue of `rule`, coded with its id in the rule set's code system."""
-    return Issue(rule.severity, rule.code, rule.id, rule.text(None, **values), (expression,), None, rules.rule_system)
+def finding(rule: Rule, expression: str, **values: object) -> Issue:
+    """An issue of `rule`, coded with its id in its rule set's code system."""
+    return Issue(rule.severity, rule.code, rule.id, rule.text(None, **values), (expression,), None, rule.system)
 
 
 def _usable(case: EncounterCase, rule: Rule) -> tuple[CodedItem, ...]:
@@ -86,7 +106,7 @@ def _require_each(rules: RuleSet, rule: Rule, case: EncounterCase, member: Membe
     for code, display in members(url):
         if not any(i.code == code and member(url, i) for i in items):
             why = _why_not(rules, case, rule, member, url, code)
-            out.append(finding(rules, rule, _anchor(rules, case, rule, member), code=code, display=display or "", encounter=case.label, not_counted=why))
+            out.append(finding(rule, _anchor(rules, case, rule, member), code=code, display=display or "", encounter=case.label, not_counted=why))
     return out
 
 
@@ -94,7 +114,7 @@ def _require_any(rules: RuleSet, rule: Rule, case: EncounterCase, member: Member
     url = rule.value_sets[0]
     if any(member(url, i) for i in _usable(case, rule)):
         return []
-    return [finding(rules, rule, _anchor(rules, case, rule, member), encounter=case.label, not_counted=_why_not(rules, case, rule, member, url))]
+    return [finding(rule, _anchor(rules, case, rule, member), encounter=case.label, not_counted=_why_not(rules, case, rule, member, url))]
 
 
 def _why_not(rules: RuleSet, case: EncounterCase, rule: Rule, member: MemberTest, url: str, code: str | None = None) -> str:
@@ -109,7 +129,7 @@ def _first_not_in(rules: RuleSet, rule: Rule, case: EncounterCase, member: Membe
     items = _usable(case, rule)
     if items and member(rule.value_sets[0], items[0]):
         first = items[0]
-        return [finding(rules, rule, first.expression, code=first.code, display=first.display or "", system_name=first.system_name, encounter=case.label)]
+        return [finding(rule, first.expression, code=first.code, display=first.display or "", system_name=first.system_name, encounter=case.label)]
     return []
 
 
@@ -121,7 +141,7 @@ def _first_in(rules: RuleSet, rule: Rule, case: EncounterCase, member: MemberTes
     if found is None:
         return []
     position, item = found
-    return [finding(rules, rule, item.expression, code=item.code, display=item.display or "", position=position, first=items[0].label, encounter=case.label)]
+    return [finding(rule, item.expression, code=item.code, display=item.display or "", position=position, first=items[0].label, encounter=case.label)]
 
 
 def _not_together(rules: RuleSet, rule: Rule, case: EncounterCase, member: MemberTest, members: Members) -> list[Issue]:
@@ -130,7 +150,7 @@ def _not_together(rules: RuleSet, rule: Rule, case: EncounterCase, member: Membe
     second = [i for i in items if member(rule.value_sets[1], i)]
     if not first:
         return []
-    return [finding(rules, rule, i.expression, code=i.code, display=i.display or "", other=first[0].label, encounter=case.label) for i in second]
+    return [finding(rule, i.expression, code=i.code, display=i.display or "", other=first[0].label, encounter=case.label) for i in second]
 
 
 def _at_most_one(rules: RuleSet, rule: Rule, case: EncounterCase, member: MemberTest, members: Members) -> list[Issue]:
@@ -141,31 +161,15 @@ def _at_most_one(rules: RuleSet, rule: Rule, case: EncounterCase, member: Member
     if len(found) < 2:
         return []
     codes = ", ".join(i.label for i in found.values())
-    return [finding(rules, rule, i.expression, code=i.code, codes=codes, encounter=case.label) for i in list(found.values())[1:]]
+    return [finding(rule, i.expression, code=i.code, codes=codes, encounter=case.label) for i in list(found.values())[1:]]
 
 
 def _each_outside(rules: RuleSet, rule: Rule, case: EncounterCase, member: MemberTest, members: Members) -> list[Issue]:
     """Confirmed codes outside the value set: a category or a code that cannot be confirmed is never called fine."""
     return [
-        finding(rules, rule, i.expression, code=i.code, display=i.display or "", system_name=i.system_name, encounter=case.label)
+        finding(rule, i.expression, code=i.code, display=i.display or "", system_name=i.system_name, encounter=case.label)
         for i in _usable(case, rule) if not i.state and not member(rule.value_sets[0], i)
     ]
-
-
-def _not_counted_each(rules: RuleSet, rule: Rule, case: EncounterCase, member: MemberTest, members: Members) -> list[Issue]:
-    return [finding(rules, rule, i.expression, **_not_counted_values(rule, i))
-            for i in (*case.procedures, *case.diagnoses) if i.state == NOT_COUNTED]
-
-
-def _status_check(rules: RuleSet, rule: Rule, case: EncounterCase, member: MemberTest, members: Members) -> list[Issue]:
-    """One warning per resource whose status counts but asks for a check (in-progress, provisional, ...)."""
-    by_resource: dict[str, tuple[tuple[str, str], list[str]]] = {}
-    for item in (*case.procedures, *case.diagnoses):
-        mark = item.mark(rule.statuses) if item.usable else None
-        if mark is not None:
-            by_resource.setdefault(item.resource, (mark, []))[1].append(item.code)
-    return [finding(rules, rule, f"{resource}.{path.partition('.')[2]}", resource=resource, element=path.partition(".")[2], status=status, codes=" ".join(codes))
-            for resource, ((path, status), codes) in by_resource.items()]
 
 
 def _status_contradicts(rules: RuleSet, rule: Rule, case: EncounterCase, member: MemberTest, members: Members) -> list[Issue]:
@@ -173,7 +177,7 @@ def _status_contradicts(rules: RuleSet, rule: Rule, case: EncounterCase, member:
     for item in _usable(case, rule):
         mark = item.mark(rule.statuses)
         if mark is not None and member(rule.value_sets[0], item):
-            out.append(finding(rules, rule, item.expression, code=item.code, display=item.display or "", status=mark[1], element=mark[0].partition(".")[2]))
+            out.append(finding(rule, item.expression, code=item.code, display=item.display or "", status=mark[1], element=mark[0].partition(".")[2]))
     return out
 
 
@@ -186,12 +190,12 @@ def _single_coding(rules: RuleSet, rule: Rule, case: EncounterCase, member: Memb
                 by_system.setdefault(item.system, []).append(item)
         for system, same in by_system.items():
             if system and len(same) > 1:
-                out.append(finding(rules, rule, path, resource=label, count=len(same), codes=", ".join(i.code for i in same), system_name=same[0].system_name))
+                out.append(finding(rule, path, resource=label, count=len(same), codes=", ".join(i.code for i in same), system_name=same[0].system_name))
     return out
 
 
 _CHECKS = {
     "require-each": _require_each, "require-any": _require_any, "first-not-in": _first_not_in, "first-in": _first_in,
     "not-together": _not_together, "at-most-one": _at_most_one, "each-outside": _each_outside, "single-coding": _single_coding,
-    "not-counted": _not_counted_each, "status-check": _status_check, "status-contradicts": _status_contradicts,
+    "status-contradicts": _status_contradicts,
 }

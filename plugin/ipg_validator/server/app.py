@@ -49,10 +49,11 @@ from ..core.limits import Limits
 from ..fhir.capabilities import software_version
 from ..settings import Settings
 from .access import BearerAuth, cors
-from .health import router as health_router, warm, warm_routes
+from .health import router as health_router
+from .warm import warm, warm_routes
 from .limits import TimeBudget
 from .negotiation import error_response
-from .observability import Observe, record_content, record_warm_up
+from .observability import Observe, record_content, record_packs, record_warm_up
 from .routes_resources import router as resources_router
 from .routes_terminology import router as terminology_router
 from .routes_validate import router as validate_router
@@ -96,7 +97,7 @@ def create_app(
     app = FastAPI(
         title="ipg-validator",
         version=software_version(),
-        description="FHIR R4 terminology validation for NICE IPG672 coding over OPCS-4 and ICD-10 UK",
+        description="FHIR R4 terminology validation of NHS clinical coding against NICE guidance packs, over OPCS-4 and ICD-10 UK",
         openapi_url=None,
         docs_url=None,
         redoc_url=None,
@@ -108,6 +109,7 @@ def create_app(
     app.state.content_load_seconds = time.perf_counter() - started if index is None else load_seconds
     if app.state.content_load_seconds is not None:
         record_content(app.state.content_load_seconds, app.state.index.counts())
+    record_packs((rules.id, rules.guidance, rules.version, len(rules.rules)) for rules in app.state.index.rule_sets)
     app.state.limits = settings.limits
     app.state.settings = settings
     add_routes(app.router, health_router)  # flat: no router branch to match on every request
@@ -143,7 +145,7 @@ async def _warm_event_loop(app: FastAPI) -> AsyncIterator[None]:
     if getattr(app.state, "warm_routes", False):
         keys = app.state.settings.api_keys
         started = time.perf_counter()
-        statuses = await warm_routes(app, keys[0] if keys else None)
+        statuses = await warm_routes(app, app.state.index, keys[0] if keys else None)
         record_warm_up(time.perf_counter() - started, statuses.values())
     yield
 

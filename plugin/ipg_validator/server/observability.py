@@ -54,6 +54,8 @@ WARM_UP_SECONDS = Histogram("ipg_warm_up_seconds", "Time each worker spent at st
 WARM_UP_REQUESTS = Counter("ipg_warm_up_requests_total", "Requests each worker sent through itself at start, by status (not client traffic)", ["status"])
 CONTENT_LOAD = Gauge("ipg_content_load_seconds", "Seconds taken to load and index the content at start", multiprocess_mode="max")
 CONTENT_RESOURCES = Gauge("ipg_content_resources", "Content loaded, by resource type (rules: guidance rules)", ["type"], multiprocess_mode="max")
+GUIDANCE_PACKS = Gauge("ipg_guidance_pack_rules", "Guidance packs loaded: the rules each holds, by pack id, guidance and version",
+                       ["pack", "guidance", "version"], multiprocess_mode="max")
 
 
 def operation_of(method: str, path: str) -> str:
@@ -250,6 +252,12 @@ def record_content(load_seconds: float, counts: dict[str, int]) -> None:
     CONTENT_LOAD.set(load_seconds)
     for kind, count in counts.items():
         CONTENT_RESOURCES.labels(type=kind).set(count)
+
+
+def record_packs(packs: Iterable[tuple[str, str, str, int]]) -> None:
+    """Set the guidance-pack gauge: (pack id, guidance, version, how many rules) of each loaded pack."""
+    for pack, guidance, version, rules in packs:
+        GUIDANCE_PACKS.labels(pack=pack, guidance=guidance, version=version).set(rules)
 
 
 def metrics_response() -> Response:

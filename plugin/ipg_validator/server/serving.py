@@ -112,7 +112,7 @@ def _prepare_fork(settings: Settings, index: ContentIndex, load_seconds: float) 
     if threading.active_count() > 1 or os.environ.get(MULTIPROC_ENV) is None or not _uvicorn_can_fork():
         return False
     from . import app as app_module
-    from .health import warm
+    from .warm import warm
     if not _multiprocess_metrics():  # prometheus_client was imported before the folder was set
         return False
     warm(index, settings.limits)  # imports the R4B model classes the requests use and fills the caches

@@ -23,7 +23,7 @@ from ..core.errors import FhirError
 from ..core.limits import Limits
 from ..web import STATIC
 from ..web.checklist import bundle_checklists
-from ..web.examples import example_list, example_path
+from ..web.examples import example_list, example_path, examples_folders
 from .access import BearerAuth
 from .negotiation import read_resource
 from .routing import PageRoute, index_of, limits_of
@@ -45,9 +45,11 @@ def static_files(folder: Path = STATIC) -> dict[str, Path]:
     return {p.name: p for p in sorted(folder.iterdir()) if p.is_file() and not p.name.startswith(".")} if folder.is_dir() else {}
 
 
-def page_settings(limits: Limits, fhir_base: str, api_keys: Sequence[str] = ()) -> dict[str, Any]:
-    """What the page needs to know about this server (whether it asks for an API key, never the keys)."""
-    return {"fhirBase": fhir_base, "maxBodyBytes": limits.max_body_bytes, "version": software_version(), "apiKeyRequired": bool(api_keys)}
+def page_settings(limits: Limits, fhir_base: str, api_keys: Sequence[str] = (), guidance: str = "") -> dict[str, Any]:
+    """What the page needs to know about this server (whether it asks for an API key, never the keys; the loaded
+    guidance packs' names, "IPG672")."""
+    return {"fhirBase": fhir_base, "maxBodyBytes": limits.max_body_bytes, "version": software_version(), "apiKeyRequired": bool(api_keys),
+            "guidance": guidance}
 
 
 def api_keys_of(request: Request) -> tuple[str, ...]:
@@ -102,15 +104,18 @@ def web_router(fhir_base: str = "/fhir") -> APIRouter:
 
     @router.get("/web/api/settings")
     async def settings(request: Request) -> Response:
-        return JSONResponse(page_settings(limits_of(request), fhir_base, api_keys_of(request)))
+        shared = index_of(request).bundle_rules
+        names = shared.guidance_names["guidance"] if shared is not None else ""
+        return JSONResponse(page_settings(limits_of(request), fhir_base, api_keys_of(request), names))
 
     @router.get("/web/api/examples")
-    async def examples() -> Response:
-        return JSONResponse({"examples": await run_in_threadpool(example_list)})
+    async def examples(request: Request) -> Response:
+        folders = examples_folders(index_of(request))
+        return JSONResponse({"examples": await run_in_threadpool(example_list, folders)})
 
     @router.get("/web/api/examples/{name}")
-    async def example(name: str) -> Response:
-        found = example_path(name)
+    async def example(request: Request, name: str) -> Response:
+        found = example_path(name, examples_folders(index_of(request)))
         if found is None:
             raise FhirError.of(404, "not-found", f"There is no example called {name!r}")
         return FileResponse(found, media_type="application/fhir+json", headers={"Cache-Control": "no-cache"})

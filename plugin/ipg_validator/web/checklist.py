@@ -20,7 +20,7 @@ from ..bundle.records import encounter_status
 from ..bundle.validate import Judge
 from ..content.index import ContentIndex
 from ..rules.case import HIDDEN, CodedItem, EncounterCase
-from ..rules.engine import in_scope
+from ..rules.engine import in_scope, out_of_scope
 from ..content.ruleset import Rule
 
 LINE_KINDS = ("require-each", "require-any")
@@ -33,25 +33,42 @@ def bundle_checklists(index: ContentIndex, body: Any, *, profile: str | None = N
     if not isinstance(bundle, dict) or bundle.get("resourceType") != "Bundle":
         return []
     judge, encounters = read_encounters(bundle, index, profile=profile)
-    return [_encounter(judge, reading) for reading in encounters]
+    lists = [_encounter(judge, reading) for reading in encounters]
+    applied = {c["expression"] for c in lists if c["applies"]}
+    # as the OperationOutcome has it: a pack that did not apply is left out where another one did
+    return [c for c in lists if c["applies"] or c["expression"] not in applied]
 
 
 def _encounter(judge: Judge, reading: EncounterReading) -> dict[str, Any]:
     rules, group, case = reading.rules, reading.group, reading.case
+    summary = rules.of_kind("summary")
+    applies = encounter_status(rules, group.encounter) is None and in_scope(rules, case, judge.member)
     return {
         "encounter": group.label,
         "expression": group.expression,
         "resources": [group.expression, *(e.path for e in (*reading.procedures, *reading.conditions))],
         "guidance": rules.title,
+        "guidanceId": rules.guidance,
         "ruleSet": rules.id,
-        "summaryRule": rules.of_kind("summary").id,  # the rule id of the encounter's summary issue in the OperationOutcome
-        "applies": encounter_status(rules, group.encounter) is None and in_scope(rules, case, judge.member),
+        "summaryRule": summary.id,  # the rule id of the encounter's summary issue in the OperationOutcome
+        "verdicts": {name: summary.text(name) for name in ("not-applied", "coded")},  # the pack's own words for the badge
+        "applies": applies,
+        "notApplied": None if applies else _why_not_applied(judge, reading),
         "procedures": [_coding(i, n) for n, i in enumerate(_shown(case.procedures), 1)],
         "diagnoses": [_coding(i, n) for n, i in enumerate(_shown(case.diagnoses), 1)],
         # codings that do not count (record status, other code system, wrong classification), as the summary leaves them out
         "notCounted": [{**_coding(i, n), "state": i.state} for n, i in enumerate((*case.procedures, *case.diagnoses), 1) if i.state in HIDDEN],
         "items": [line for rule in rules.guidance_rules if rule.kind in LINE_KINDS for line in _lines(judge, rule, case, set(reading.errors))],
     }
+
+
+def _why_not_applied(judge: Judge, reading: EncounterReading) -> str:
+    """The pack's own finding on why it was not applied: the encounter's status, or what its scope lacks."""
+    rules, group = reading.rules, reading.group
+    stopped = encounter_status(rules, group.encounter)
+    if stopped is not None:
+        return rules.of_kind("encounter-status").text(encounter=group.label, status=stopped)
+    return out_of_scope(rules, reading.case, judge.member, judge.members).text
 
 
 def _lines(judge: Judge, rule: Rule, case: EncounterCase, errors: set[str]) -> list[dict[str, Any]]:

@@ -142,6 +142,8 @@ const IPG = (() => {
       keyForm(s);
       const version = document.getElementById("version");
       if (version) version.textContent = s.version;
+      // the loaded guidance packs' names where the page speaks of the guidance (the HTML says IPG672 until then)
+      if (s.guidance && s.guidance.length) for (const slot of document.querySelectorAll("[data-guidance]")) slot.textContent = s.guidance;
       const link = document.getElementById("fhir-base");
       if (link) {
         link.textContent = s.fhirBase;

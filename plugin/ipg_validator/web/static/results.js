@@ -68,9 +68,10 @@ const IPGResults = (() => {
     box.dataset.verdict = kind;
     box.append(el("p", {}, el("strong", {}, el("span", { "aria-hidden": "true" }, icon + " "), head)));
     if (encounters && encounters.length) {
-      const checked = encounters.filter((e) => e.applies).length;
-      box.append(el("p", { class: "small" },
-        `${plural(encounters.length, "encounter")} found, ${checked} checked against the ${encounters[0].ruleSet.toUpperCase()} rules.`));
+      const found = new Set(encounters.map((e) => e.expression)).size;
+      const packs = [...new Set(encounters.map((e) => e.guidanceId))];
+      const checked = packs.map((g, k) => `${encounters.filter((e) => e.applies && e.guidanceId === g).length} ${k ? "" : "checked "}against the ${g} rules`);
+      box.append(el("p", { class: "small" }, `${plural(found, "encounter")} found, ${checked.join(", ")}.`));
     } else if (n.errors) {
       const first = issues.find((i) => i.severity === "error" || i.severity === "fatal");
       box.append(el("p", { class: "small" }, (first && first.details && first.details.text) || "No encounter could be checked."));
@@ -91,10 +92,10 @@ const IPGResults = (() => {
     const c = counts(mine);
     const summary = issues.find((i) => issueRule(i).code === enc.summaryRule && (i.expression || [])[0] === enc.expression);
     let badge;
-    if (!enc.applies) badge = stateBadge("st-optional", "–", "IPG672 rules not applied");
+    if (!enc.applies) badge = stateBadge("st-optional", "–", enc.verdicts["not-applied"]);
     else if (c.errors) badge = stateBadge("st-missing", "✖", plural(c.errors, "error"));
     else if (c.warning) badge = stateBadge("sev-warning", "⚠", `No errors, ${plural(c.warning, "warning")}`);
-    else badge = stateBadge("st-present", "✔", "Coded as IPG672 recommends");
+    else badge = stateBadge("st-present", "✔", enc.verdicts.coded);
 
     const body = el("div", { class: "body" });
     if (summary) body.append(el("p", { class: "summary" }, summary.details.text));
@@ -102,10 +103,11 @@ const IPGResults = (() => {
       el("dt", {}, "Procedures, in order"), el("dd", {}, codeString(enc.procedures, "Procedure")),
       el("dt", {}, "Diagnoses, in order"), el("dd", {}, codeString(enc.diagnoses, "Diagnosis"))));
     if (enc.applies) body.append(checklistTable(enc, id));
-    else body.append(el("p", {}, "The IPG672 checklist does not apply: this encounter has no SIRT procedure, and the encounter profile was not asked for."));
+    else body.append(el("p", {}, `The ${enc.guidanceId} checklist does not apply. ${enc.notApplied || ""}`));
 
     return el("article", { class: "encounter", "aria-labelledby": `${id}-h`, dataset: { encounter: enc.encounter, expression: enc.expression } },
-      el("header", {}, el("h4", { id: `${id}-h` }, capitalised(enc.encounter)), badge), body);
+      el("header", {}, el("h4", { id: `${id}-h` }, capitalised(enc.encounter)),
+        el("span", { class: "small pack", title: enc.guidance }, enc.guidanceId), badge), body);
   }
 
   function capitalised(text) {
@@ -143,7 +145,7 @@ const IPGResults = (() => {
         el("td", { class: "detail", dataset: { label: "Recorded in this encounter" } }, recorded(item)));
     });
     return el("table", { class: "checklist stack", "aria-labelledby": `${id}-cap` },
-      el("caption", { id: `${id}-cap` }, "IPG672 requirements"),
+      el("caption", { id: `${id}-cap` }, `${enc.guidanceId} requirements`),
       el("thead", {}, el("tr", {},
         el("th", { scope: "col" }, "Requirement"), el("th", { scope: "col" }, "Status"), el("th", { scope: "col" }, "Recorded in this encounter"))),
       el("tbody", {}, rows));

@@ -39,10 +39,14 @@
       ["Coded against the recommendation", (x) => x.conforms === false],
       ["Other", (x) => typeof x.conforms !== "boolean"],
     ];
-    for (const [label, test] of groups) {
-      const items = answer.body.examples.filter(test);
-      if (!items.length) continue;
-      select.append(el("optgroup", { label }, items.map((x) => el("option", { value: x.name, title: x.description, text: x.name }))));
+    const packs = [...new Set(answer.body.examples.map((x) => x.pack))];  // several guidance packs: a group per pack and kind
+    for (const pack of packs) {
+      for (const [label, test] of groups) {
+        const items = answer.body.examples.filter((x) => x.pack === pack && test(x));
+        if (!items.length) continue;
+        const named = packs.length > 1 ? `${String(pack).toUpperCase()}: ${label}` : label;
+        select.append(el("optgroup", { label: named }, items.map((x) => el("option", { value: x.name, title: x.description, text: x.name }))));
+      }
     }
     state.examples = new Map(answer.body.examples.map((x) => [x.name, x]));
   }

@@ -25,7 +25,7 @@ import org.hl7.fhir.common.hapi.validation.validator.FhirInstanceValidator;
  * HAPI FHIR's validator with ipg-validator as its remote terminology service, over the example Bundles.
  *
  * <pre>java -cp 'target/hapi-client-0.1.0.jar:target/lib/*' org.ipgvalidator.interop.hapi.Main \
- *     --server http://127.0.0.1:8080/fhir --package dist/ipg-validator.ipg672-X.tgz [--out result.json] examples/</pre>
+ *     --server http://127.0.0.1:8080/fhir --package dist/ipg-validator.ipg672-X.tgz [--out result.json] guidance/ipg672/examples/</pre>
  *
  * One JVM validates every file (start-up is the slow part) and prints one JSON document: per file, the
  * messages of each validation pass, and every request HAPI sent to the server.
