@@ -174,8 +174,9 @@ class Judge:
             if v.applies or not applied or not v.plainly_out:
                 out += v.found
                 out.append(v.summary(so_far))
-        if applied:
-            out += record_findings(self.shared, applied[0].case, _joined([v.rules.guidance for v in applied]))
+        case = applied[0].case if applied else None
+        if case is not None and any(i.marks for i in (*case.procedures, *case.diagnoses)):  # a record status some rule names
+            out += record_findings(self.shared, case, _joined([v.rules.guidance for v in applied]))  # once, naming every pack applied
         return out
 
     def verdict(self, group: Group, coded: dict[int, list[CodedItem]], rules: RuleSet, refs: References | None = None) -> Verdict:

@@ -1,7 +1,7 @@
 """The warm-up: each kind of work done once before the first client, from what the loaded packs name.
 
 `warm` runs the engines (JSON, structure models, rules, membership, expansion) on the packs' examples
-and on an encounter coded with the first code of each value set the packs name; `warm_routes` sends
+and on an encounter coded with the first code of each value set the packs ask for; `warm_routes` sends
 each kind of request through the app itself. Nothing here names a guidance: a new pack is warmed too.
 """
 
@@ -28,14 +28,17 @@ from .observability import WARM_UP_EXTENSION
 Sample = tuple[str, str, str, str]  # (value set url, "procedures" or "diagnoses", system, code)
 
 
+WARMED_KINDS = ("require-each", "require-any")  # the codes a pack asks for: a coded encounter, and small sets to expand
+
+
 def samples(index: ContentIndex) -> list[Sample]:
-    """The first code of each value set the loaded packs name (their scope first), with where it is recorded."""
+    """The first code of each value set the loaded packs ask for (their scope first), with where it is recorded."""
     sources = engine_for(index).content_sources
     named: dict[tuple[str, str], None] = {}
     for rules in index.rule_sets:
         named[(rules.scope_value_set, rules.scope_target)] = None
         for rule in rules.guidance_rules:
-            for url in rule.value_sets:
+            for url in rule.value_sets if rule.kind in WARMED_KINDS else ():
                 named[(url, rule.target or rules.scope_target)] = None
     out: list[Sample] = []
     for url, target in named:
