@@ -119,7 +119,7 @@ def test_the_app_answers_an_unexpected_error_as_an_outcome_without_a_trace(index
     def broken(*args: Any, **kwargs: Any) -> Any:
         raise RuntimeError("internal detail that must not leak")
 
-    monkeypatch.setattr(routes_terminology, "lookup_op", broken)
+    monkeypatch.setattr(routes_terminology, "run_operation", broken)  # what every terminology route calls
     response = client.get("/fhir/CodeSystem/$lookup", params={"system": "http://fhir.hl7.org.uk/CodeSystem/OPCS-4", "code": "J12.3"})
     assert response.status_code == 500 and response.headers["content-type"].startswith("application/fhir+json")
     assert response.json()["resourceType"] == "OperationOutcome" and "internal detail" not in response.text

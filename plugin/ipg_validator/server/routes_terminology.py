@@ -32,17 +32,21 @@ def operation_route(path: str, operation: Callable[..., Any], doc: str, *, metho
     `fixed` arguments and, on an instance path (`{id}`), the instance; answer, refusals included, one way."""
     instanced = "{id}" in path
 
-    async def endpoint(request: Request) -> Response:
+    async def answer(request: Request, instance: str | None) -> Response:
         limits = limits_of(request)
         params = await read_params(request, limits)
         if language:
             params = with_accept_language(params, request.headers.get("accept-language"))
-        if instanced or "instance" in fixed:
-            fixed_here = {**fixed, "instance": request.path_params.get("id")}
-        else:
-            fixed_here = fixed
-        return await _answer(request, operation, index_of(request), params, limits=limits, **fixed_here)
+        given = {**fixed, "instance": instance} if instanced or "instance" in fixed else fixed
+        return await _answer(request, operation, index_of(request), params, limits=limits, **given)
 
+    async def on_type(request: Request) -> Response:
+        return await answer(request, None)
+
+    async def on_instance(request: Request, id: str) -> Response:  # the path's {id}, declared for the OpenAPI schema
+        return await answer(request, id)
+
+    endpoint = on_instance if instanced else on_type
     endpoint.__doc__ = doc
     router.add_api_route(path, endpoint, methods=methods, name=path)
 
