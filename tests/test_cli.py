@@ -18,7 +18,7 @@ from ipg_validator.cli import app
 from ipg_validator.core.systems import ICD10_UK, OPCS4
 from support.trudgen import small_icd10_rows, small_opcs4_rows, write_icd10_file, write_opcs4_file
 from typer.testing import CliRunner
-from conftest import content_files
+from conftest import GUIDANCE_DIR, RULES_FILE, content_files
 
 PROCEDURES = "https://ipg-validator.org/fhir/ValueSet/ipg672-procedures"
 DIAGNOSES = "https://ipg-validator.org/fhir/ValueSet/ipg672-diagnoses"
@@ -230,6 +230,14 @@ def test_content_status_shows_fragments(runner: CliRunner) -> None:
     assert {cs["url"]: cs["release"] for cs in data["codeSystems"]} == {OPCS4: "fragment", ICD10_UK: "fragment"}
     shipped = len(content_files("ValueSet-*.json"))
     assert data["replaced"] == [] and data["counts"]["ValueSet"] == shipped >= 8
+    (pack,) = data["guidancePacks"]
+    rules = len(orjson.loads(RULES_FILE.read_bytes())["rules"])
+    assert (pack["id"], pack["guidance"], pack["rules"]) == ("ipg672", "IPG672", rules) and "Guidance packs" in result.stdout
+
+
+def test_content_lists_a_second_guidance_pack(runner: CliRunner) -> None:
+    data = orjson.loads(run(runner, "content", "--json", "--content", str(GUIDANCE_DIR.parent / "tests" / "packs")).stdout)
+    assert [(p["id"], p["guidance"]) for p in data["guidancePacks"]] == [("ipg672", "IPG672"), ("tst001", "TST001")]
 
 
 def test_import_trud_then_content_reports_complete(runner: CliRunner, trud_content: Path) -> None:

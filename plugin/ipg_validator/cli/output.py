@@ -177,7 +177,12 @@ def status_data(index: ContentIndex) -> dict[str, Any]:
         {"url": url, "version": vs.get("version"), "title": vs.get("title") or vs.get("name")}
         for url, versions in sorted(index.value_sets.items()) for vs in versions
     ]
-    return {"sources": list(index.sources), "codeSystems": systems, "valueSets": value_sets,
+    packs = [
+        {"id": rules.id, "guidance": rules.guidance, "title": rules.title, "version": rules.version, "rules": len(rules.rules),
+         "folder": rules.folder}
+        for rules in index.rule_sets
+    ]
+    return {"sources": list(index.sources), "codeSystems": systems, "valueSets": value_sets, "guidancePacks": packs,
             "counts": index.counts(), "replaced": list(index.replaced)}
 
 
@@ -197,6 +202,10 @@ def show_status(data: Mapping[str, Any]) -> None:
     for vs in data["valueSets"]:
         value_sets.add_row(str(vs["title"]), str(vs["version"] or "-"), vs["url"])
     out.print(value_sets)
+    packs = Table("guidance pack", "id", "version", "rules", "folder", title="Guidance packs", title_justify="left")
+    for pack in data["guidancePacks"]:
+        packs.add_row(pack["title"], pack["id"], pack["version"] or "-", str(pack["rules"]), pack["folder"] or "-")
+    out.print(packs)
     out.print("counts: " + ", ".join(f"{kind} {n}" for kind, n in data["counts"].items()))
     if data["replaced"]:
         out.print("fragments replaced by complete releases: " + ", ".join(data["replaced"]))
