@@ -27,7 +27,7 @@ import orjson
 
 from .content.index import ContentIndex
 from .content.loader import ContentError, load_content
-from .content.paths import shipped_content
+from .content.paths import EXAMPLES, shipped_content
 from .content.ruleset import joined
 from .fhir.capabilities import FHIR_VERSION, software_version
 
@@ -72,11 +72,6 @@ def package_json(version: str, index: ContentIndex) -> dict[str, Any]:
     }
 
 
-def default_examples(index: ContentIndex) -> list[Path]:
-    """The shipped packs' examples/ folders (`guidance/<id>/examples`)."""
-    return [Path(rules.folder) / "examples" for rules in index.rule_sets if rules.folder and (Path(rules.folder) / "examples").is_dir()]
-
-
 def package_files(examples: Path | None = None, *, code_systems: bool = True) -> dict[str, bytes]:
     """Every file of the package, by its path inside the tarball; without the CodeSystem fragments if asked."""
     try:
@@ -85,12 +80,12 @@ def package_files(examples: Path | None = None, *, code_systems: bool = True) ->
         raise PackageError(f"the shipped content does not load: {exc}") from None
     version = software_version()
     files: dict[str, bytes] = {}
-    main = _resources(p for folder in shipped_content() for p in sorted(folder.rglob("*.json")) if "examples" not in p.relative_to(folder).parts)
+    main = _resources(p for folder in shipped_content() for p in sorted(folder.rglob("*.json")) if EXAMPLES not in p.relative_to(folder).parts)
     kept = [r for r in main if r["resourceType"] in CONFORMANCE_TYPES and (code_systems or r["resourceType"] != "CodeSystem")]
     files.update(_with_index("package/", kept))
     if examples is not None and not examples.is_dir():
         raise PackageError(f"{examples}: not a folder")
-    folders = [examples] if examples is not None else default_examples(index)
+    folders = [examples] if examples is not None else [folder for _, folder in index.example_folders()]
     found = _resources(p for folder in folders for p in sorted(folder.glob("*.json")) if not p.name.endswith(".expected.json"))
     if found:
         files.update(_with_index("package/example/", found))

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, cast
 
+from .paths import EXAMPLES
 from .ruleset import RuleSet
 from .codesystem import CodeSystemIndex
 
@@ -37,6 +39,11 @@ class ContentIndex:
     def canonical_system(self, url: str) -> str:
         """The canonical URI for a system URI that may be an alias."""
         return self.aliases.get(url, url)
+
+    def example_folders(self) -> list[tuple[str, Path]]:
+        """(pack id, folder) of every loaded guidance pack that has example Bundles, in load order."""
+        found = [(rules.id, Path(rules.folder) / EXAMPLES) for rules in self.rule_sets if rules.folder]
+        return [(pack, folder) for pack, folder in found if folder.is_dir()]
 
     def counts(self) -> dict[str, int]:
         """How many of each resource type are loaded (for /readyz and the CLI)."""

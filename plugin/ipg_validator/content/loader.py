@@ -21,10 +21,9 @@ from .ruleset import BUNDLE_LEVEL, RuleError, RuleSet, read_rule_set
 from .codesystem import FRAGMENT_CONTENT, CodeSystemIndex, index_code_system
 from ..core.versions import version_key
 from .index import ContentIndex
-from .paths import shipped_content
+from .paths import EXAMPLES, shipped_content
 
 RULES_SUFFIX = ".rules.json"
-EXAMPLES = "examples"  # a guidance pack's example Bundles: shipped beside its content, never loaded as content
 # Above this many concepts a CodeSystem's concepts get a fast structural check instead of the
 # pydantic model (a 12,000-code release would take 1.7 s); its other elements still use the model.
 MODEL_CHECKED_CONCEPTS = 2_000

@@ -11,6 +11,9 @@ from typing import Any
 from ..core.frozen import frozen
 
 
+EXAMPLES = "examples"  # a guidance pack's example Bundles (guidance/<id>/examples/): shipped with it, never loaded as content
+
+
 def shipped_folder(name: str) -> Path:
     """The shipped `valuesets`, `profiles`, `guidance` or `fhir-core` folder.
 

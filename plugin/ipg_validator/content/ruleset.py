@@ -206,7 +206,7 @@ def read_rule_set(data: Any, base: RuleSet | None = None) -> RuleSet:
     kinds = BUNDLE_KINDS if level == BUNDLE_LEVEL else GUIDANCE_KINDS | ENCOUNTER_KINDS
     stray = sorted({r.kind for r in rules} - kinds)
     if stray:
-        where = "the Bundle-level rules" if level == BUNDLE_LEVEL else "the Bundle-level rules file (guidance/bundle.rules.json), not a pack"
+        where = "a guidance pack's rules file" if level == BUNDLE_LEVEL else "the Bundle-level rules file (guidance/bundle.rules.json), not a pack"
         raise RuleError(f"rule set {name!r}: the kinds {', '.join(stray)} belong in {where}")
     missing = sorted((BUNDLE_KINDS if level == BUNDLE_LEVEL else ENCOUNTER_KINDS) - {r.kind for r in rules})
     if missing:

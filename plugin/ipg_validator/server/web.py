@@ -23,7 +23,7 @@ from ..core.errors import FhirError
 from ..core.limits import Limits
 from ..web import STATIC
 from ..web.checklist import bundle_checklists
-from ..web.examples import example_list, example_path, examples_folders
+from ..web.examples import example_list, example_path
 from .access import BearerAuth
 from .negotiation import read_resource
 from .routing import PageRoute, index_of, limits_of
@@ -110,12 +110,12 @@ def web_router(fhir_base: str = "/fhir") -> APIRouter:
 
     @router.get("/web/api/examples")
     async def examples(request: Request) -> Response:
-        folders = examples_folders(index_of(request))
+        folders = index_of(request).example_folders()
         return JSONResponse({"examples": await run_in_threadpool(example_list, folders)})
 
     @router.get("/web/api/examples/{name}")
     async def example(request: Request, name: str) -> Response:
-        found = example_path(name, examples_folders(index_of(request)))
+        found = example_path(name, index_of(request).example_folders())
         if found is None:
             raise FhirError.of(404, "not-found", f"There is no example called {name!r}")
         return FileResponse(found, media_type="application/fhir+json", headers={"Cache-Control": "no-cache"})

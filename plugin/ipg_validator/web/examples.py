@@ -12,17 +12,6 @@ from ..content.index import ContentIndex
 
 NAME = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 EXPECTED = ".expected.json"
-EXAMPLES = "examples"
-
-
-def examples_folders(index: ContentIndex) -> list[tuple[str, Path]]:
-    """(pack id, folder) of every loaded pack that has examples, in load order."""
-    out = []
-    for rules in index.rule_sets:
-        folder = Path(rules.folder) / EXAMPLES if rules.folder else None
-        if folder is not None and folder.is_dir():
-            out.append((rules.id, folder))
-    return out
 
 
 def example_list(folders: Iterable[tuple[str, Path]]) -> list[dict[str, Any]]:
@@ -59,7 +48,7 @@ def example_path(name: str, folders: Iterable[tuple[str, Path]]) -> Path | None:
 
 def example_bundles(index: ContentIndex) -> list[Path]:
     """Every example Bundle of the loaded packs (their expected outcomes left out)."""
-    return [p for _, folder in examples_folders(index) for p in sorted(folder.glob("*.json")) if not p.name.endswith(EXPECTED)]
+    return [p for _, folder in index.example_folders() for p in sorted(folder.glob("*.json")) if not p.name.endswith(EXPECTED)]
 
 
 def _expected(path: Path) -> dict[str, Any]:
