@@ -56,8 +56,7 @@ def run_export(path: Path, out: IO[bytes], index: ContentIndex, options: Options
                on_judged: Callable[[Judged], None] | None = None, on_loaded: Callable[[Loaded], None] | None = None, progress: Callable[[str, int, int | None], None] | None = None) -> Summary:
     """Validate every encounter of the export at `path`, writing NDJSON OperationOutcomes to `out`."""
     files = discover(path)
-    names = index.bundle_rules.guidance_names["guidance"] if index.bundle_rules is not None else ""
-    summary = Summary(files=[f.name for f in files], keep_failing=keep_failing, guidance=names)
+    summary = Summary(files=[f.name for f in files], keep_failing=keep_failing, guidance=index.guidance)
     with tempfile.TemporaryDirectory(prefix="ipg-bulk-", dir=options.workdir) as work:
         pool = _pool(options, index)  # forked before DuckDB starts its threads
         store = Store(files, Path(work), memory_limit=options.memory_limit)

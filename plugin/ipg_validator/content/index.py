@@ -40,6 +40,11 @@ class ContentIndex:
         """The canonical URI for a system URI that may be an alias."""
         return self.aliases.get(url, url)
 
+    @property
+    def guidance(self) -> str:
+        """The loaded packs' short names as messages and pages say them ("IPG672", "IPG672 and IPG999"); "" without packs."""
+        return self.bundle_rules.guidance_names["guidance"] if self.bundle_rules is not None else ""
+
     def example_folders(self) -> list[tuple[str, Path]]:
         """(pack id, folder) of every loaded guidance pack that has example Bundles, in load order."""
         found = [(rules.id, Path(rules.folder) / EXAMPLES) for rules in self.rule_sets if rules.folder]

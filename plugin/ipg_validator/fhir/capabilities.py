@@ -12,7 +12,6 @@ from pathlib import Path
 from typing import Any
 
 from ..content.index import ContentIndex
-from ..content.ruleset import joined
 
 SOFTWARE = "ipg-validator"
 FHIR_VERSION = "4.0.1"
@@ -74,8 +73,7 @@ def content_description(index: ContentIndex) -> str:
         f"content={s['content']}, {s['concepts']} concepts)"
         for s in content_summary(index)
     ]
-    packs = joined([rules.guidance for rules in index.rule_sets]) or "no guidance pack"
-    return f"{SOFTWARE} terminology server for NICE {packs} coding. Code systems in use: " + ("; ".join(parts) or "none") + "."
+    return f"{SOFTWARE} terminology server for NICE {index.guidance or 'no guidance pack'} coding. Code systems in use: " + ("; ".join(parts) or "none") + "."
 
 
 def rest_security(api_keys: bool, cors: bool) -> dict[str, Any] | None:

@@ -104,9 +104,7 @@ def web_router(fhir_base: str = "/fhir") -> APIRouter:
 
     @router.get("/web/api/settings")
     async def settings(request: Request) -> Response:
-        shared = index_of(request).bundle_rules
-        names = shared.guidance_names["guidance"] if shared is not None else ""
-        return JSONResponse(page_settings(limits_of(request), fhir_base, api_keys_of(request), names))
+        return JSONResponse(page_settings(limits_of(request), fhir_base, api_keys_of(request), index_of(request).guidance))
 
     @router.get("/web/api/examples")
     async def examples(request: Request) -> Response:
